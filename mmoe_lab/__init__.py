@@ -1,0 +1,52 @@
+"""mmoe-lab: a notebook teaching kit for multi-task learning with Multi-gate Mixture-of-Experts.
+
+Importing the package is cheap (numpy only). Modules that need TensorFlow/Keras (``layers``,
+``models``, ``experiments``, ...) load on first use, after :func:`setup_notebook` has quieted
+TensorFlow's start-up logs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._setup import environment_report, quiet_import_tensorflow, set_seed, setup_notebook
+from .synthetic import (
+    PRESETS,
+    TaskGenerator,
+    correlation_matrix,
+    label_correlation,
+    make_correlated_tasks,
+    make_task_splits,
+    population_label_correlation,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRESETS",
+    "TaskGenerator",
+    "correlation_matrix",
+    "environment_report",
+    "label_correlation",
+    "make_correlated_tasks",
+    "make_task_splits",
+    "population_label_correlation",
+    "quiet_import_tensorflow",
+    "set_seed",
+    "setup_notebook",
+]
+
+_LAZY_MODULES = {"layers", "models", "experiments", "diagnostics", "plots", "widgets", "bench", "datasets"}
+_LAZY_NAMES = {"MMoE": "layers", "build_model": "models", "TaskSpec": "models"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        if name != "plots":
+            quiet_import_tensorflow()
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        quiet_import_tensorflow()
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module 'mmoe_lab' has no attribute {name!r}")
