@@ -110,6 +110,7 @@ def test_config_round_trip():
     assert clone.get_config() == layer.get_config()
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_keras_file_round_trip_gives_identical_predictions(tmp_path, x):
     keras.utils.set_random_seed(0)
     model = build_model("mmoe", 2, 12, gate_temperature=1.5, gate_dropout=0.1, balance_loss_weight=0.01)
