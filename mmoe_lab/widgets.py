@@ -1,0 +1,227 @@
+"""Slider panels: thin ipywidgets wrappers around :mod:`mmoe_lab.plots` and the experiments.
+
+Every panel follows the kit's widget convention:
+
+* the notebook first draws the default view statically (an ordinary figure), then shows the
+  panel;
+* sliders have ``continuous_update=False``: work happens when the slider is released, not
+  while it is dragged; cheap views redraw through :func:`ipywidgets.interactive_output`;
+* training happens only when the **Train** button is pressed, with a progress bar and an
+  ``epoch k/N`` label (no timings, so stored outputs stay deterministic);
+* figures are rendered to PNG into an :class:`ipywidgets.Image`, so the panel's outputs live
+  in widget state and a headless run (nbval, nbconvert) stores nothing volatile.
+
+Each panel records what its last callback computed in ``panel.state`` and counts redraws in
+``panel.n_draws``; the tests set a control's ``.value`` (or click the button) and check these.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+
+from . import plots
+from .synthetic import label_correlation, make_correlated_tasks, make_task_splits
+
+__all__ = ["Panel", "correlation_panel", "shared_bottom_panel", "mmoe_panel"]
+
+
+# ============================================================================================
+# Guided path (notebooks 01, 02, 04; issue 3)
+# ============================================================================================
+
+
+class Panel(widgets.VBox):
+    """A vertical box of controls, a status line and a figure, with a short, stable repr.
+
+    Attributes:
+        controls: name → the control widgets (sliders, dropdowns, buttons).
+        image: the :class:`ipywidgets.Image` the current figure is drawn into.
+        status: an :class:`ipywidgets.HTML` line under the controls.
+        state: what the last callback computed (plain Python values).
+        n_draws: how many times the figure has been (re)drawn.
+    """
+
+    def __init__(self, name: str, controls: dict[str, widgets.Widget], extra: list[widgets.Widget] | None = None):
+        self.name = name
+        self.controls = controls
+        self.status = widgets.HTML()
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="720px"))
+        self.state: dict[str, Any] = {}
+        self.n_draws = 0
+        super().__init__([widgets.HBox(list(controls.values())), *(extra or []), self.status, self.image])
+
+    def show_figure(self, fig: Any) -> None:
+        """Render a matplotlib figure into the panel (and close it)."""
+        self.image.value = plots.figure_png(fig)
+        self.n_draws += 1
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{k}={w.value!r}" for k, w in self.controls.items() if hasattr(w, "value"))
+        return f"{self.name}({values})"
+
+
+def _slider(description: str, value: float, lo: float, hi: float, step: float) -> widgets.FloatSlider:
+    return widgets.FloatSlider(value=value, min=lo, max=hi, step=step, description=description,
+                               continuous_update=False, readout_format=".2f")
+
+
+def correlation_panel(correlation: float = 0.5, *, preset: str = "teaching", n_samples: int = 2000,
+                      seed: int = 0) -> Panel:
+    """Slider for the task correlation ``p``: redraws the y1-vs-y2 scatter and both coefficients.
+
+    Each redraw samples ``n_samples`` rows from the generator (same ``seed``, so only ``p``
+    changes), computes Pearson and Spearman r, and draws :func:`plots.plot_label_scatter`.
+    ``panel.state`` holds ``p``, ``preset``, ``pearson``, ``spearman`` and ``seconds`` (the
+    callback's wall time).
+    """
+    p = _slider("p", correlation, 0.0, 1.0, 0.05)
+    pre = widgets.Dropdown(options=list(_presets()), value=preset, description="preset")
+    panel = Panel("correlation_panel", {"p": p, "preset": pre})
+
+    def redraw(p: float, preset: str) -> None:
+        start = time.perf_counter()
+        _, y = make_correlated_tasks(n_samples, correlation=p, preset=preset, random_state=seed)
+        corr = label_correlation(y)
+        pear, spear = float(corr["pearson"].iloc[0, 1]), float(corr["spearman"].iloc[0, 1])
+        panel.show_figure(plots.plot_label_scatter(y, title=f"p = {p:.2f}, preset {preset!r}"))
+        panel.status.value = f"label Pearson r = {pear:.3f} · Spearman r = {spear:.3f}"
+        panel.state = {"p": p, "preset": preset, "pearson": pear, "spearman": spear,
+                       "seconds": time.perf_counter() - start}
+
+    panel.children = (*panel.children, widgets.interactive_output(redraw, {"p": p, "preset": pre}))
+    return panel
+
+
+def _presets() -> list[str]:
+    from .synthetic import PRESETS
+
+    return list(PRESETS)
+
+
+def _progress_callback(bar: widgets.IntProgress, label: widgets.Label, epochs: int):
+    """A Keras callback moving ``bar`` one step per epoch; the label says ``epoch k/N``."""
+    import keras
+
+    class _Progress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            bar.max, bar.value = epochs, 0
+            label.value = f"epoch 0/{epochs}"
+
+        def on_epoch_end(self, epoch, logs=None):
+            bar.value = epoch + 1
+            label.value = f"epoch {epoch + 1}/{epochs}"
+
+    return _Progress()
+
+
+def _training_panel(name: str, arch: str, controls: dict[str, widgets.Widget], *, n_train: int | None,
+                    n_test: int | None, preset: str, seed: int, train_kwargs: dict[str, Any],
+                    draw: Any, build_kwargs: Any) -> Panel:
+    """Shared machinery of the panels that retrain a model when **Train** is pressed."""
+    from .experiments import LIVE_BUDGET
+
+    n_train = LIVE_BUDGET["n_train"] if n_train is None else n_train
+    n_test = LIVE_BUDGET["n_test"] if n_test is None else n_test
+    epochs = train_kwargs.get("epochs", LIVE_BUDGET["epochs"])
+    button = widgets.Button(description="Train", button_style="primary", icon="play")
+    bar = widgets.IntProgress(value=0, min=0, max=epochs, description="progress")
+    label = widgets.Label(f"epoch 0/{epochs}")
+    panel = Panel(name, {**controls, "train": button}, extra=[widgets.HBox([bar, label])])
+    panel.progress, panel.progress_label = bar, label
+
+    def pending(**values: Any) -> None:
+        """On slider release: say what pressing Train will do (cheap; no training)."""
+        shown = ", ".join(f"{k} = {v:g}" for k, v in values.items())
+        panel.status.value = f"<b>{shown}</b>: press <i>Train</i> to retrain ({epochs} epochs on {n_train:,} samples)"
+
+    def train(_: Any = None) -> dict[str, Any]:
+        from .experiments import train_and_evaluate
+
+        values = {k: w.value for k, w in controls.items()}
+        button.disabled = True
+        try:
+            panel.status.value = "training…"
+            data = make_task_splits(n_train, n_test, values["p"], preset=preset, random_state=seed)
+            res = train_and_evaluate(arch, data, seed=seed, callbacks=[_progress_callback(bar, label, epochs)],
+                                     **train_kwargs, **build_kwargs(values))
+            info = draw(panel, res, data, values)
+            panel.state = {**values, "test_loss": res["mean_test_loss"], **info}
+            panel.status.value = f"test MSE (mean over tasks) = {res['mean_test_loss']:.3f}" + "".join(
+                f" · {k} = {v:.3f}" for k, v in info.items())
+            panel.result = res
+        finally:
+            button.disabled = False
+        return res
+
+    panel.train = train
+    button.on_click(train)
+    panel.children = (*panel.children, widgets.interactive_output(pending, controls))
+    return panel
+
+
+def shared_bottom_panel(correlation: float = 0.5, *, initial: dict[str, Any] | None = None,
+                        preset: str = "teaching", n_train: int | None = None, n_test: int | None = None,
+                        seed: int = 0, **train_kwargs: Any) -> Panel:
+    """Slider for ``p`` and a **Train** button: retrains the shared-bottom model at that ``p``.
+
+    Args:
+        correlation: initial ``p``.
+        initial: optional ``{label: history}`` drawn before the first training (e.g. the
+            notebook's Fig. 3 runs), so the panel opens with a picture and without training.
+        preset, n_train, n_test, seed: data (defaults: the live budget).
+        **train_kwargs: passed to :func:`mmoe_lab.experiments.train_and_evaluate`
+            (e.g. ``epochs``).
+
+    ``panel.state`` after training: ``p`` and ``test_loss``; ``panel.result`` the full result.
+    """
+    reference = dict(initial or {})
+
+    def draw(panel: Panel, res: dict[str, Any], data: dict[str, Any], values: dict[str, Any]) -> dict[str, float]:
+        runs = {**reference, f"p = {values['p']:.2f} (new)": res["history"]}
+        panel.show_figure(plots.plot_loss_curves(runs, title="shared-bottom: test loss per epoch"))
+        return {"label r": float(data["label_r"][0, 1])}
+
+    panel = _training_panel("shared_bottom_panel", "shared_bottom", {"p": _slider("p", correlation, 0.0, 1.0, 0.05)},
+                            n_train=n_train, n_test=n_test, preset=preset, seed=seed,
+                            train_kwargs=train_kwargs, draw=draw, build_kwargs=lambda v: {})
+    if reference:
+        panel.show_figure(plots.plot_loss_curves(reference, title="shared-bottom: test loss per epoch"))
+    return panel
+
+
+def mmoe_panel(correlation: float = 0.5, num_experts: int = 8, *, initial_gates: Any = None,
+               preset: str = "teaching", n_train: int | None = None, n_test: int | None = None,
+               seed: int = 0, n_probe: int = 500, **train_kwargs: Any) -> Panel:
+    """Sliders for ``p`` and the number of experts, and a **Train** button: retrains MMoE.
+
+    After training the panel draws the per-task gate heatmaps on ``n_probe`` test samples and
+    reports the test MSE and the Jensen–Shannon divergence between the two tasks' mean gate
+    distributions (``panel.state``: ``p``, ``experts``, ``test_loss``, ``gate JSD``).
+
+    Args:
+        initial_gates: optional ``(B, T, E)`` gates drawn before the first training.
+    """
+    from .diagnostics import probe, task_divergence
+
+    controls = {"p": _slider("p", correlation, 0.0, 1.0, 0.05),
+                "experts": widgets.IntSlider(value=num_experts, min=2, max=12, description="experts",
+                                             continuous_update=False)}
+
+    def draw(panel: Panel, res: dict[str, Any], data: dict[str, Any], values: dict[str, Any]) -> dict[str, float]:
+        gates, _ = probe(res["model"], data["x_test"][:n_probe])
+        jsd = float(task_divergence(gates)[0, 1])
+        label = f"p = {values['p']:.2f}, E = {values['experts']}"
+        panel.show_figure(plots.plot_gate_heatmaps({label: gates}, divergences={label: jsd}))
+        return {"gate JSD": jsd}
+
+    panel = _training_panel("mmoe_panel", "mmoe", controls, n_train=n_train, n_test=n_test, preset=preset,
+                            seed=seed, train_kwargs=train_kwargs, draw=draw,
+                            build_kwargs=lambda v: {"num_experts": int(v["experts"])})
+    if initial_gates is not None:
+        panel.show_figure(plots.plot_gate_heatmaps({f"p = {correlation:.2f}, E = {num_experts}":
+                                                    np.asarray(initial_gates)}))
+    return panel
