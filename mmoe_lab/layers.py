@@ -12,7 +12,7 @@ from typing import Any
 import keras
 from keras import ops
 
-__all__ = ["MMoE"]
+__all__ = ["MMoE", "CGC", "UncertaintyWeighting", "expert_forward", "gate_forward", "mix_experts"]
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -170,12 +170,11 @@ class MMoE(keras.layers.Layer):
     # ------------------------------------------------------------------ pieces
     def expert_outputs(self, x):
         """Expert activations ``(batch, E, U)`` for inputs ``(batch, d)``."""
-        h = ops.einsum("bd,edu->beu", x, self.expert_kernel) + self.expert_bias
-        return self.expert_activation(h)
+        return expert_forward(x, self.expert_kernel, self.expert_bias, self.expert_activation)
 
     def gate_logits(self, x):
         """Gate pre-softmax scores ``(batch, G, E)`` (before the temperature)."""
-        return ops.einsum("bd,gde->bge", x, self.gate_kernel) + self.gate_bias
+        return gate_forward(x, self.gate_kernel, self.gate_bias)
 
     def gate_weights(self, x, training: bool | None = None):
         """Gate weights ``(batch, T, E)``; each row sums to 1."""
@@ -193,7 +192,7 @@ class MMoE(keras.layers.Layer):
         gates = self.gate_weights(inputs, training=training)  # (B, T, E)
         if training and self.balance_loss_weight > 0:
             self.add_loss(self.balance_loss_weight * balance_loss(gates[:, : self.num_gates]))
-        mixed = ops.einsum("bte,beu->btu", gates, experts)  # (B, T, U)
+        mixed = mix_experts(gates, experts)  # (B, T, U)
         outputs = [mixed[:, t, :] for t in range(self.num_tasks)]
         if self.return_gates:
             return outputs, gates
@@ -242,3 +241,319 @@ def balance_loss(gates):
     mean = ops.mean(importance, axis=-1)
     var = ops.var(importance, axis=-1)
     return ops.sum(var / (ops.square(mean) + 1e-10))
+
+
+# ---------------------------------------------------------------------------------------------
+# ---- 07-09: shared expert/gate math, task-specific experts (CGC / PLE), uncertainty weights --
+# ---------------------------------------------------------------------------------------------
+# The three functions below are the fused einsums every mixture layer in the kit uses: MMoE
+# calls them with one input shared by all experts and gates; CGC calls them with one input per
+# expert / per gate (the branches of a stacked PLE network).
+
+
+def expert_forward(x, kernel, bias, activation):
+    """All experts at once.
+
+    Args:
+        x: ``(B, d)`` seen by every expert, or ``(B, E, d)``: one input row per expert.
+        kernel: ``(E, d, U)`` stacked expert kernels; bias: ``(E, U)``.
+        activation: a Keras activation callable.
+
+    Returns:
+        expert activations ``(B, E, U)``.
+    """
+    equation = "bd,edu->beu" if len(x.shape) == 2 else "bed,edu->beu"
+    return activation(ops.einsum(equation, x, kernel) + bias)
+
+
+def gate_forward(x, kernel, bias):
+    """All gate logits at once.
+
+    Args:
+        x: ``(B, d)`` seen by every gate, or ``(B, G, d)``: one input row per gate.
+        kernel: ``(G, d, E)`` stacked gate kernels; bias: ``(G, E)``.
+
+    Returns:
+        gate logits ``(B, G, E)`` (before softmax).
+    """
+    equation = "bd,gde->bge" if len(x.shape) == 2 else "bgd,gde->bge"
+    return ops.einsum(equation, x, kernel) + bias
+
+
+def mix_experts(gates, experts):
+    """Gate-weighted sum of experts: ``(B, T, E) × (B, E, U) → (B, T, U)``."""
+    return ops.einsum("bte,beu->btu", gates, experts)
+
+
+def _non_negative_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"`{name}` should be a non-negative integer. Received: `{name}={value!r}`")
+    return value
+
+
+@keras.saving.register_keras_serializable(package="mmoe_lab")
+class CGC(keras.layers.Layer):
+    """Customized Gate Control: shared plus task-specific experts (Tang et al., RecSys 2020).
+
+    ``S`` shared experts and ``K`` experts owned by each of the ``T`` tasks. Task ``t``'s gate
+    mixes only the shared experts and its own: ``h_t = Σ_{e ∈ shared ∪ own_t} g_t(x_t)_e f_e(·)``
+    with ``g_t = softmax(A_tᵀx_t + a_t)`` restricted to those experts. With
+    ``shared_output=True`` a further *shared gate* mixes **all** experts into a shared output:
+    that is one extraction layer of PLE (the lower layers of a stacked network); stacking
+    extraction layers gives PLE, and stacking them with ``K = 0`` gives a stacked MMoE. With
+    ``K = 0`` and one level, CGC is exactly MMoE.
+
+    Inputs are either one tensor ``(B, d)`` (the first level: every expert and gate sees it) or a
+    list of ``T + 1`` tensors ``[x_1, ..., x_T, x_shared]`` (the outputs of a lower level with
+    ``shared_output=True``): task ``t``'s experts and gate see ``x_t``, shared experts and the
+    shared gate see ``x_shared``. The expert and gate math is the MMoE layer's fused einsums
+    (:func:`expert_forward`, :func:`gate_forward`, :func:`mix_experts`); the restriction is a
+    fixed mask on the gate logits, so a gate's kernel columns for experts it cannot see stay
+    unused (they receive zero gradient; :meth:`effective_params` leaves them out).
+
+    Expert order: shared experts ``0..S-1``, then task 0's ``K`` experts, task 1's, ...
+
+    References:
+        Tang et al., "Progressive Layered Extraction (PLE): A Novel Multi-Task Learning (MTL)
+        Model for Personalized Recommendations", RecSys 2020.
+
+    Example:
+
+    >>> layer = CGC(num_tasks=2, num_shared_experts=2, num_specific_experts=1, expert_units=8)
+    >>> outs = layer(keras.ops.ones((4, 10)))
+    >>> len(outs), tuple(outs[0].shape)
+    (2, (4, 8))
+
+    Args:
+        num_tasks: number of tasks ``T``.
+        num_shared_experts: ``S >= 0``.
+        num_specific_experts: ``K >= 0`` experts per task (``S + K >= 1``).
+        expert_units: output width ``U`` of each expert.
+        shared_output: also return the shared gate's mixture (for a lower PLE level).
+        expert_activation: expert activation, default ``"relu"``.
+        gate_temperature: softmax temperature τ > 0.
+        return_gates: also return the gate weights.
+        expert_initializer, gate_initializer, bias_initializer: as in :class:`MMoE`.
+
+    Input shape:
+        ``(batch, d)`` or a list of ``T + 1`` tensors ``(batch, d)``.
+
+    Output shape:
+        a list of ``T`` (``T + 1`` with ``shared_output``; the shared one last) tensors
+        ``(batch, U)``; with ``return_gates`` a tuple ``(that list, gates)``, gates
+        ``(batch, T [+1], S + T·K)``, zero on experts a gate cannot see, rows summing to 1.
+    """
+
+    def __init__(
+        self,
+        num_tasks: int = 2,
+        num_shared_experts: int = 2,
+        num_specific_experts: int = 1,
+        expert_units: int = 16,
+        *,
+        shared_output: bool = False,
+        expert_activation: str | Any = "relu",
+        gate_temperature: float = 1.0,
+        return_gates: bool = False,
+        expert_initializer: str | Any = "glorot_uniform",
+        gate_initializer: str | Any = "glorot_uniform",
+        bias_initializer: str | Any = "zeros",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.num_tasks = _positive_int("num_tasks", num_tasks)
+        self.num_shared_experts = _non_negative_int("num_shared_experts", num_shared_experts)
+        self.num_specific_experts = _non_negative_int("num_specific_experts", num_specific_experts)
+        if self.num_shared_experts + self.num_specific_experts < 1:
+            raise ValueError(
+                "Each task gate needs at least one expert: `num_shared_experts + num_specific_experts` "
+                f"should be >= 1. Received: num_shared_experts={num_shared_experts}, "
+                f"num_specific_experts={num_specific_experts}"
+            )
+        self.expert_units = _positive_int("expert_units", expert_units)
+        if not isinstance(gate_temperature, (int, float)) or not gate_temperature > 0:
+            raise ValueError(
+                f"`gate_temperature` should be a positive number. Received: `gate_temperature={gate_temperature!r}`"
+            )
+        self.shared_output = bool(shared_output)
+        self.gate_temperature = float(gate_temperature)
+        self.return_gates = bool(return_gates)
+        self.expert_activation = keras.activations.get(expert_activation)
+        self.expert_initializer = keras.initializers.get(expert_initializer)
+        self.gate_initializer = keras.initializers.get(gate_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        t, s, k = self.num_tasks, self.num_shared_experts, self.num_specific_experts
+        self.num_experts = s + t * k
+        self.num_gates = t + int(self.shared_output)
+        # which input branch each expert / gate reads (branch T = the shared input)
+        self.expert_branch = [t] * s + [i for i in range(t) for _ in range(k)]
+        self.gate_branch = list(range(t)) + ([t] if self.shared_output else [])
+        mask = [[1.0] * s + [1.0 if j == i else 0.0 for j in range(t) for _ in range(k)] for i in range(t)]
+        if self.shared_output:
+            mask.append([1.0] * self.num_experts)
+        self.gate_mask = mask  # (G, E) 1 = visible
+
+    def expert_names(self) -> list[str]:
+        """Labels of the experts in kernel order: ``shared_0, ..., task<t>_<k>, ...``."""
+        return [f"shared_{i}" for i in range(self.num_shared_experts)] + [
+            f"task{t}_{k}" for t in range(self.num_tasks) for k in range(self.num_specific_experts)
+        ]
+
+    def build(self, input_shape) -> None:
+        multi = isinstance(input_shape, (list, tuple)) and len(input_shape) > 0 and isinstance(
+            input_shape[0], (list, tuple))
+        shapes = list(input_shape) if multi else [input_shape]
+        if multi and len(shapes) != self.num_tasks + 1:
+            raise ValueError(
+                f"`CGC` expects one tensor (batch, d) or a list of num_tasks + 1 = {self.num_tasks + 1} "
+                f"tensors [task inputs..., shared input]. Received {len(shapes)} inputs"
+            )
+        dims = {s[-1] for s in shapes}
+        if any(len(s) != 2 for s in shapes) or len(dims) != 1 or None in dims:
+            raise ValueError(
+                "`CGC` inputs should all have shape (batch, d) with the same known d. "
+                f"Received: input_shape={input_shape}"
+            )
+        d, e, u, g = int(dims.pop()), self.num_experts, self.expert_units, self.num_gates
+        self.multi_input = multi
+        self.input_dim = d
+        self.expert_kernel = self.add_weight(
+            name="expert_kernel", shape=(e, d, u), initializer=MMoE._per_block(self.expert_initializer, e))
+        self.expert_bias = self.add_weight(name="expert_bias", shape=(e, u), initializer=self.bias_initializer)
+        self.gate_kernel = self.add_weight(
+            name="gate_kernel", shape=(g, d, e), initializer=MMoE._per_block(self.gate_initializer, g))
+        self.gate_bias = self.add_weight(name="gate_bias", shape=(g, e), initializer=self.bias_initializer)
+
+    def effective_params(self) -> int:
+        """Trainable parameters a gate can actually use (masked gate columns left out)."""
+        d, u = self.input_dim, self.expert_units
+        visible = int(sum(map(sum, self.gate_mask)))
+        return self.num_experts * (d * u + u) + visible * (d + 1)
+
+    def _branches(self, inputs):
+        if not self.multi_input:
+            return inputs, inputs
+        stacked = ops.stack(list(inputs), axis=1)  # (B, T+1, d)
+        return ops.take(stacked, self.expert_branch, axis=1), ops.take(stacked, self.gate_branch, axis=1)
+
+    def gate_weights(self, inputs):
+        """Gate weights ``(batch, G, E)``, zero on invisible experts; rows sum to 1."""
+        _, gate_in = self._branches(inputs)
+        logits = gate_forward(gate_in, self.gate_kernel, self.gate_bias) / self.gate_temperature
+        mask = ops.convert_to_tensor(self.gate_mask, dtype=logits.dtype)
+        return ops.softmax(ops.where(mask > 0, logits, ops.full_like(logits, -1e9)), axis=-1)
+
+    def call(self, inputs):
+        expert_in, _ = self._branches(inputs)
+        experts = expert_forward(expert_in, self.expert_kernel, self.expert_bias, self.expert_activation)
+        gates = self.gate_weights(inputs)
+        mixed = mix_experts(gates, experts)  # (B, G, U)
+        outputs = [mixed[:, i, :] for i in range(self.num_gates)]
+        return (outputs, gates) if self.return_gates else outputs
+
+    def compute_output_shape(self, input_shape):
+        batch = (input_shape[0] if self.multi_input else input_shape)[0]
+        outs = [(batch, self.expert_units) for _ in range(self.num_gates)]
+        return (outs, (batch, self.num_gates, self.num_experts)) if self.return_gates else outs
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "num_tasks": self.num_tasks,
+                "num_shared_experts": self.num_shared_experts,
+                "num_specific_experts": self.num_specific_experts,
+                "expert_units": self.expert_units,
+                "shared_output": self.shared_output,
+                "expert_activation": keras.activations.serialize(self.expert_activation),
+                "gate_temperature": self.gate_temperature,
+                "return_gates": self.return_gates,
+                "expert_initializer": keras.initializers.serialize(self.expert_initializer),
+                "gate_initializer": keras.initializers.serialize(self.gate_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
+        return config
+
+
+_UW_KINDS = ("regression", "binary")
+
+
+@keras.saving.register_keras_serializable(package="mmoe_lab")
+class UncertaintyWeighting(keras.layers.Layer):
+    """Learned task weights from homoscedastic uncertainty (Kendall, Gal & Cipolla, CVPR 2018).
+
+    One trainable log-variance ``s_t = log σ_t²`` per task; given the per-task losses ``L_t``
+    it returns the total loss
+
+        ``Σ_t c_t · exp(-s_t) · L_t + s_t / 2``,
+
+    with ``c_t = 1/2`` for a regression task (Gaussian likelihood, ``L_t`` = MSE) and
+    ``c_t = 1`` for a binary task (the paper's approximation for a softmax likelihood,
+    ``L_t`` = cross-entropy). A task with a large loss is down-weighted by a large learned
+    ``σ_t²``; the ``s_t / 2`` term stops every ``σ_t`` growing without bound. At the optimum for
+    a fixed ``L_t``, ``exp(s_t) = 2 c_t L_t``: each weighted loss settles near 1/2.
+
+    References:
+        Kendall, Gal & Cipolla, "Multi-Task Learning Using Uncertainty to Weigh Losses for
+        Scene Geometry and Semantics", CVPR 2018.
+
+    Example:
+
+    >>> uw = UncertaintyWeighting(["regression", "binary"])
+    >>> float(uw([keras.ops.convert_to_tensor(2.0), keras.ops.convert_to_tensor(0.5)]))
+    1.5
+
+    Args:
+        task_kinds: one of ``"regression"`` / ``"binary"`` per task.
+        initial_log_variance: starting ``s_t`` (default 0: weights ``c_t``).
+
+    Input shape:
+        a list of ``T`` scalar losses, or a tensor ``(T,)``.
+
+    Output shape:
+        a scalar.
+    """
+
+    def __init__(self, task_kinds: list[str] | tuple[str, ...] = ("regression", "regression"), *,
+                 initial_log_variance: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        kinds = list(task_kinds) if isinstance(task_kinds, (list, tuple)) else None
+        if not kinds or any(k not in _UW_KINDS for k in kinds):
+            raise ValueError(
+                f"`task_kinds` should be a non-empty list of {_UW_KINDS}. Received: task_kinds={task_kinds!r}"
+            )
+        if isinstance(initial_log_variance, bool) or not isinstance(initial_log_variance, (int, float)):
+            raise ValueError(
+                "`initial_log_variance` should be a real number. "
+                f"Received: initial_log_variance={initial_log_variance!r}"
+            )
+        self.task_kinds = kinds
+        self.initial_log_variance = float(initial_log_variance)
+        self.factors = [0.5 if k == "regression" else 1.0 for k in kinds]
+        self.log_vars = self.add_weight(
+            name="log_vars", shape=(len(kinds),),
+            initializer=keras.initializers.Constant(self.initial_log_variance),
+        )
+
+    def build(self, input_shape=None) -> None:
+        self.built = True
+
+    def task_weights(self):
+        """The current effective weights ``c_t · exp(-s_t)``, shape ``(T,)``."""
+        return ops.convert_to_tensor(self.factors, dtype=self.log_vars.dtype) * ops.exp(-self.log_vars)
+
+    def call(self, losses):
+        losses = ops.stack(list(losses)) if isinstance(losses, (list, tuple)) else losses
+        if int(losses.shape[0]) != len(self.task_kinds):
+            raise ValueError(f"expected {len(self.task_kinds)} task losses, received {losses.shape[0]}")
+        losses = ops.cast(losses, self.log_vars.dtype)
+        return ops.sum(self.task_weights() * losses + 0.5 * self.log_vars)
+
+    def compute_output_shape(self, input_shape):
+        return ()
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"task_kinds": list(self.task_kinds), "initial_log_variance": self.initial_log_variance})
+        return config

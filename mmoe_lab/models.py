@@ -11,7 +11,7 @@ from typing import Any, Literal, Sequence
 
 import keras
 
-from .layers import MMoE
+from .layers import CGC, MMoE, UncertaintyWeighting
 
 __all__ = [
     "ARCHITECTURES",
@@ -20,6 +20,15 @@ __all__ = [
     "build_model",
     "matched_shared_units",
     "mixture_params",
+    "EXTRACTION_ARCHITECTURES",
+    "build_extraction_model",
+    "UncertaintyWeightedModel",
+    "task_losses",
+    "task_gradient_norms",
+    "gate_statistics",
+    "build_esmm",
+    "esmm_targets",
+    "roc_auc",
 ]
 
 ARCHITECTURES = ("shared_bottom", "omoe", "mmoe")
@@ -162,3 +171,354 @@ def build_model(
             metrics={t.name: t.metrics() for t in tasks},
         )
     return model
+
+
+# ---------------------------------------------------------------------------------------------
+# ---- 07-09: CGC / PLE / stacked MMoE, uncertainty-weighted training, gradients, ESMM --------
+# ---------------------------------------------------------------------------------------------
+
+EXTRACTION_ARCHITECTURES = ("cgc", "ple", "stacked_mmoe")
+
+
+def _towers(tasks: Sequence[TaskSpec], task_inputs, tower_units: int) -> dict[str, Any]:
+    outputs = {}
+    for task, h in zip(tasks, task_inputs):
+        h = keras.layers.Dense(tower_units, activation="relu", name=f"{task.name}_tower")(h)
+        act = "sigmoid" if task.kind == "binary" else None
+        outputs[task.name] = keras.layers.Dense(1, activation=act, name=task.name)(h)
+    return outputs
+
+
+def _compile(model: keras.Model, tasks: Sequence[TaskSpec], learning_rate: float) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss={t.name: t.loss() for t in tasks},
+        loss_weights={t.name: t.loss_weight for t in tasks},
+        metrics={t.name: t.metrics() for t in tasks},
+    )
+
+
+def build_extraction_model(
+    arch: str,
+    tasks: Sequence[TaskSpec] | int = 2,
+    input_dim: int = 100,
+    *,
+    num_shared_experts: int = 4,
+    num_specific_experts: int = 2,
+    expert_units: int = 16,
+    num_levels: int = 2,
+    tower_units: int = 8,
+    learning_rate: float = 1e-3,
+    compile: bool = True,
+    return_gates: bool = False,
+    **layer_kwargs: Any,
+) -> keras.Model:
+    """Build CGC, PLE or a stacked MMoE from :class:`~mmoe_lab.layers.CGC` layers.
+
+    * ``"cgc"``: one CGC level (``S`` shared + ``K`` experts per task).
+    * ``"ple"``: ``num_levels`` levels; the lower ones also output a shared-gate mixture that
+      feeds the next level's shared experts (Tang et al. 2020, Fig. 5).
+    * ``"stacked_mmoe"``: the same stack with every expert shared (``S + T·K`` shared experts,
+      ``K = 0``): the same expert count as PLE, no task ownership.
+
+    Args:
+        arch: one of :data:`EXTRACTION_ARCHITECTURES`.
+        tasks: list of :class:`TaskSpec`, or an int ``T`` for ``T`` regression tasks.
+        input_dim: input width ``d``.
+        num_shared_experts, num_specific_experts: ``S`` and ``K`` per level.
+        expert_units: width ``U`` of every expert.
+        num_levels: extraction levels of ``"ple"`` / ``"stacked_mmoe"`` (>= 1; ignored by cgc).
+        tower_units, learning_rate, compile: as in :func:`build_model`.
+        return_gates: add a ``"gates"`` output: the top level's gates ``(batch, T, E)``.
+        **layer_kwargs: passed to every :class:`~mmoe_lab.layers.CGC` (e.g. ``gate_temperature``).
+
+    Returns:
+        a Keras model with input ``"features"`` ``(batch, d)`` and outputs
+        ``{task.name: (batch, 1)}`` (plus ``"gates"``).
+    """
+    if arch not in EXTRACTION_ARCHITECTURES:
+        raise ValueError(f"`arch` should be one of {EXTRACTION_ARCHITECTURES}. Received: arch={arch!r}")
+    if isinstance(num_levels, bool) or not isinstance(num_levels, int) or num_levels < 1:
+        raise ValueError(f"`num_levels` should be a positive integer. Received: num_levels={num_levels!r}")
+    tasks = regression_tasks(tasks) if isinstance(tasks, int) else _check_tasks(tasks)
+    n_tasks = len(tasks)
+    levels = 1 if arch == "cgc" else num_levels
+    shared, specific = num_shared_experts, num_specific_experts
+    if arch == "stacked_mmoe":
+        shared, specific = num_shared_experts + n_tasks * num_specific_experts, 0
+    inputs = keras.Input((input_dim,), name="features")
+    h: Any = inputs
+    gates = None
+    for level in range(levels):
+        top = level == levels - 1
+        layer = CGC(n_tasks, shared, specific, expert_units, shared_output=not top,
+                    return_gates=return_gates and top, name=f"{arch}_level{level}", **layer_kwargs)
+        h = layer(h)
+        if return_gates and top:
+            h, gates = h
+    outputs = _towers(tasks, h, tower_units)
+    if gates is not None:
+        outputs["gates"] = gates
+    model = keras.Model(inputs, outputs, name=arch)
+    if compile:
+        _compile(model, tasks, learning_rate)
+    return model
+
+
+def task_losses(y_true: dict[str, Any], y_pred: dict[str, Any], tasks: Sequence[TaskSpec]) -> list[Any]:
+    """Per-task mean loss (MSE or binary cross-entropy by ``TaskSpec.kind``), unweighted.
+
+    Args:
+        y_true, y_pred: dicts keyed by task name, values ``(batch,)`` or ``(batch, 1)``.
+        tasks: the task specs.
+
+    Returns:
+        a list of ``T`` scalar tensors.
+    """
+    out = []
+    for t in tasks:
+        yt = keras.ops.reshape(keras.ops.cast(y_true[t.name], "float32"), (-1, 1))
+        yp = keras.ops.reshape(y_pred[t.name], (-1, 1))
+        fn = keras.losses.mean_squared_error if t.kind == "regression" else keras.losses.binary_crossentropy
+        out.append(keras.ops.mean(fn(yt, yp)))
+    return out
+
+
+@keras.saving.register_keras_serializable(package="mmoe_lab")
+class UncertaintyWeightedModel(keras.Model):
+    """Train a multi-task model with learned uncertainty weights (Kendall et al., CVPR 2018).
+
+    Wraps any model with dict outputs ``{task: (batch, 1)}`` and replaces the compiled sum of
+    losses by :class:`~mmoe_lab.layers.UncertaintyWeighting` over the per-task losses
+    (:func:`task_losses`); the log-variances are trained with the model's weights. Compile with
+    an optimizer and per-task ``metrics`` only (no ``loss``). Per-task unweighted losses are
+    logged as ``<task>_loss``; the current weights are :meth:`task_weights`.
+
+    Example:
+
+    >>> tasks = [TaskSpec("a"), TaskSpec("b", "binary")]
+    >>> base = build_model("mmoe", tasks, input_dim=4, compile=False)
+    >>> uw = UncertaintyWeightedModel(base, ["a", "b"], ["regression", "binary"])
+    >>> uw.compile(optimizer="adam")
+
+    Args:
+        model: the multi-task model (dict outputs).
+        task_names, task_kinds: one name and ``"regression"``/``"binary"`` per task.
+        initial_log_variance: starting ``s_t``.
+    """
+
+    def __init__(self, model: keras.Model, task_names: Sequence[str], task_kinds: Sequence[str], *,
+                 initial_log_variance: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(model, keras.Model):
+            raise ValueError(f"`model` should be a keras.Model. Received: model={model!r}")
+        if len(task_names) != len(task_kinds):
+            raise ValueError(
+                f"`task_names` and `task_kinds` should have the same length. Received {len(task_names)} "
+                f"names and {len(task_kinds)} kinds"
+            )
+        self.tasks = _check_tasks([TaskSpec(n, k) for n, k in zip(task_names, task_kinds)])
+        self.inner = model
+        self.weighting = UncertaintyWeighting(list(task_kinds), initial_log_variance=initial_log_variance,
+                                              name="uncertainty_weighting")
+        self.task_loss_trackers = [keras.metrics.Mean(name=f"{n}_loss") for n in task_names]
+
+    @classmethod
+    def from_tasks(cls, model: keras.Model, tasks: Sequence[TaskSpec], **kwargs: Any) -> UncertaintyWeightedModel:
+        """Wrap ``model`` for the given task specs."""
+        return cls(model, [t.name for t in tasks], [t.kind for t in tasks], **kwargs)
+
+    def build(self, input_shape=None) -> None:
+        if not self.inner.built:
+            self.inner.build(input_shape)
+        self.built = True
+
+    def call(self, inputs, training: bool | None = None):
+        return self.inner(inputs, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        losses = task_losses(y, y_pred, self.tasks)
+        for tracker, loss in zip(self.task_loss_trackers, losses):
+            tracker.update_state(loss)
+        total = self.weighting(losses)
+        for extra in self.losses:
+            total = total + extra
+        return total
+
+    def task_weights(self) -> dict[str, float]:
+        """Current effective weight ``c_t·exp(-s_t)`` of each task's loss."""
+        w = keras.ops.convert_to_numpy(self.weighting.task_weights())
+        return {t.name: float(v) for t, v in zip(self.tasks, w)}
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({
+            "model": keras.saving.serialize_keras_object(self.inner),
+            "task_names": [t.name for t in self.tasks],
+            "task_kinds": [t.kind for t in self.tasks],
+            "initial_log_variance": self.weighting.initial_log_variance,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> UncertaintyWeightedModel:
+        config = dict(config)
+        config["model"] = keras.saving.deserialize_keras_object(config["model"])
+        return cls(**config)
+
+
+def task_gradient_norms(model: keras.Model, x, y: dict[str, Any], tasks: Sequence[TaskSpec],
+                        variables: Sequence[Any] | None = None) -> dict[str, float]:
+    """L2 norm of each task's (unweighted) loss gradient on the shared parameters.
+
+    Uses ``tf.GradientTape`` (TensorFlow backend). One forward pass per task, on the batch given.
+
+    Args:
+        model: a model with dict outputs keyed by task name.
+        x: inputs ``(batch, d)``; y: dict of labels ``(batch,)``.
+        tasks: the task specs (kind picks MSE or cross-entropy).
+        variables: the shared parameters; default: the weights of the model's first
+            :class:`~mmoe_lab.layers.MMoE` or :class:`~mmoe_lab.layers.CGC` layer.
+
+    Returns:
+        ``{task name: ‖∂L_t/∂θ_shared‖₂}``.
+    """
+    import tensorflow as tf
+
+    tasks = _check_tasks(tasks)
+    if variables is None:
+        mixtures = [layer for layer in model.layers if isinstance(layer, (MMoE, CGC))]
+        if not mixtures:
+            raise ValueError("`model` has no MMoE/CGC layer; pass the shared parameters as `variables=`")
+        variables = mixtures[0].trainable_variables
+    variables = list(variables)
+    out = {}
+    for i, t in enumerate(tasks):
+        with tf.GradientTape() as tape:
+            pred = model(x, training=False)
+            loss = task_losses(y, pred, [t])[0]
+        grads = tape.gradient(loss, variables)
+        out[t.name] = float(tf.linalg.global_norm([g for g in grads if g is not None]))
+    return out
+
+
+def gate_statistics(gates, expert_names: Sequence[str], gate_names: Sequence[str]):
+    """Per gate and expert: mean ± std of the gate weight over samples (PLE paper, §5.3).
+
+    Args:
+        gates: ``(N, G, E)`` gate weights (e.g. a model's ``"gates"`` output on a probe set).
+        expert_names: ``E`` labels; gate_names: ``G`` labels.
+
+    Returns:
+        DataFrame with columns ``gate, expert, mean, std``; experts a gate never uses (weight
+        exactly 0 on every sample, e.g. another task's experts in CGC) are left out.
+    """
+    import numpy as np
+    import pandas as pd
+
+    g = np.asarray(gates)
+    if g.ndim != 3 or g.shape[1] != len(gate_names) or g.shape[2] != len(expert_names):
+        raise ValueError(
+            f"`gates` should have shape (N, {len(gate_names)}, {len(expert_names)}). Received shape {g.shape}"
+        )
+    rows = []
+    for i, gname in enumerate(gate_names):
+        for j, ename in enumerate(expert_names):
+            col = g[:, i, j]
+            if np.all(col == 0):
+                continue
+            rows.append({"gate": gname, "expert": ename, "mean": float(col.mean()), "std": float(col.std())})
+    return pd.DataFrame(rows)
+
+
+def build_esmm(
+    input_dim: int,
+    *,
+    shared_units: int = 32,
+    tower_units: int = 16,
+    learning_rate: float = 1e-3,
+    train_on: str = "ctcvr",
+    compile: bool = True,
+) -> keras.Model:
+    """ESMM (Ma et al., SIGIR 2018): pCTCVR = pCTR × pCVR, trained over all impressions.
+
+    A shared bottom (ESMM shares the embedding layer) feeds a CTR tower and a CVR tower;
+    ``ctcvr = ctr · cvr`` is a parameter-free product. The CVR tower never sees a CVR label:
+    it is learned through the product, on every impression, so it is defined where it is
+    used (all impressions) and borrows the dense click signal.
+
+    Args:
+        input_dim: input width ``d``.
+        shared_units: width of the shared bottom; tower_units: width of each tower.
+        learning_rate: Adam learning rate.
+        train_on: ``"ctcvr"`` (ESMM: losses on ``ctr`` and ``ctcvr``) or ``"cvr"`` (the
+            "bent" variant: losses on ``ctr`` and directly on ``cvr``, as if the two heads were
+            parallel tasks; the product is then only computed, never trained).
+        compile: compile with binary cross-entropy on the two trained heads, AUC metrics.
+
+    Returns:
+        a model with input ``"features"`` and outputs ``{"ctr", "cvr", "ctcvr"}``, each
+        ``(batch, 1)`` probabilities.
+    """
+    if train_on not in ("ctcvr", "cvr"):
+        raise ValueError(f"`train_on` should be 'ctcvr' or 'cvr'. Received: train_on={train_on!r}")
+    inputs = keras.Input((input_dim,), name="features")
+    h = keras.layers.Dense(shared_units, activation="relu", name="shared_bottom")(inputs)
+    heads = {}
+    for name in ("ctr", "cvr"):
+        t = keras.layers.Dense(tower_units, activation="relu", name=f"{name}_tower")(h)
+        heads[name] = keras.layers.Dense(1, activation="sigmoid", name=name)(t)
+    heads["ctcvr"] = keras.layers.Multiply(name="ctcvr")([heads["ctr"], heads["cvr"]])
+    model = keras.Model(inputs, heads, name="esmm" if train_on == "ctcvr" else "esmm_bent")
+    if compile:
+        trained = ("ctr", train_on)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss={n: ("binary_crossentropy" if n in trained else None) for n in ("ctr", "cvr", "ctcvr")},
+            metrics={n: [keras.metrics.AUC(name="auc")] for n in trained},
+        )
+    return model
+
+
+def esmm_targets(click, conversion, train_on: str = "ctcvr") -> dict[str, Any]:
+    """Label dict for :func:`build_esmm`: ``ctr ← click`` and the trained second head.
+
+    ``train_on="ctcvr"``: ``ctcvr ← conversion`` (observed, i.e. click ∧ convert) on every
+    impression; ``"cvr"``: ``cvr ← conversion`` (the bent variant). The untrained head gets a
+    placeholder of zeros (Keras wants a label per output; its loss is ``None``).
+    """
+    import numpy as np
+
+    click = np.asarray(click, dtype="float32")
+    conversion = np.asarray(conversion, dtype="float32")
+    if click.shape != conversion.shape:
+        raise ValueError(f"`click` and `conversion` should have the same shape. Received {click.shape}, {conversion.shape}")
+    zeros = np.zeros_like(click)
+    if train_on == "ctcvr":
+        return {"ctr": click, "cvr": zeros, "ctcvr": conversion}
+    if train_on == "cvr":
+        return {"ctr": click, "cvr": conversion, "ctcvr": zeros}
+    raise ValueError(f"`train_on` should be 'ctcvr' or 'cvr'. Received: train_on={train_on!r}")
+
+
+def roc_auc(labels, scores) -> float:
+    """Exact ROC AUC (Mann–Whitney U, ties counted half) of ``scores`` for binary ``labels``.
+
+    Args:
+        labels: ``(n,)`` 0/1; scores: ``(n,)`` (or ``(n, 1)``) real.
+
+    Returns:
+        AUC in [0, 1]; raises ValueError if only one class is present.
+    """
+    import numpy as np
+    from scipy.stats import rankdata
+
+    y = np.asarray(labels).reshape(-1).astype(bool)
+    s = np.asarray(scores, dtype="float64").reshape(-1)
+    if y.shape != s.shape:
+        raise ValueError(f"`labels` and `scores` should have the same length. Received {y.shape}, {s.shape}")
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"AUC needs both classes. Received {n_pos} positives and {n_neg} negatives")
+    ranks = rankdata(s)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
