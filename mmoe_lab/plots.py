@@ -79,14 +79,13 @@ def plot_task_vectors(correlation: float) -> Figure:
         raise ValueError(f"`correlation` should be in [-1, 1]. Received: correlation={correlation!r}")
     q = float(np.sqrt(1.0 - p**2))
     fig, ax = plt.subplots(figsize=(3.6, 3.4))
-    for (vx, vy), name, color, style in (((1, 0), "u1", "#bbbbbb", "--"), ((0, 1), "u2", "#bbbbbb", "--"),
-                                         ((1, 0), "w1", ARCH_COLORS["omoe"], "-"),
-                                         ((p, q), "w2", ARCH_COLORS["mmoe"], "-")):
+    arrows = (((1, 0), "u1", "#bbbbbb", "--", (1.03, -0.14)), ((0, 1), "u2", "#bbbbbb", "--", (-0.2, 1.0)),
+              ((1, 0), "w1", ARCH_COLORS["omoe"], "-", (1.03, 0.04)),
+              ((p, q), "w2", ARCH_COLORS["mmoe"], "-", (p + 0.04, q + 0.06)))
+    for (vx, vy), name, color, style, (tx, ty) in arrows:
         ax.annotate("", xy=(vx, vy), xytext=(0, 0),
                     arrowprops={"arrowstyle": "->", "color": color, "lw": 2, "linestyle": style})
-        off = 0.08 if name.startswith("w") else -0.12
-        ax.text(vx + (0.04 if name != "w2" else off * 0), vy + (off if name != "u1" else 0.04), name,
-                color=color, fontsize=11)
+        ax.text(tx, ty, name, color=color, fontsize=11)
     theta = np.linspace(0, np.arccos(p), 50)
     ax.plot(0.3 * np.cos(theta), 0.3 * np.sin(theta), color="k", lw=1)
     ax.text(0.33 * np.cos(theta[len(theta) // 2]), 0.33 * np.sin(theta[len(theta) // 2]),
