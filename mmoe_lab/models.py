@@ -29,6 +29,7 @@ __all__ = [
     "build_esmm",
     "esmm_targets",
     "roc_auc",
+    "extraction_gates",
 ]
 
 ARCHITECTURES = ("shared_bottom", "omoe", "mmoe")
@@ -182,7 +183,7 @@ EXTRACTION_ARCHITECTURES = ("cgc", "ple", "stacked_mmoe")
 
 def _towers(tasks: Sequence[TaskSpec], task_inputs, tower_units: int) -> dict[str, Any]:
     outputs = {}
-    for task, h in zip(tasks, task_inputs):
+    for task, h in zip(tasks, task_inputs, strict=True):
         h = keras.layers.Dense(tower_units, activation="relu", name=f"{task.name}_tower")(h)
         act = "sigmoid" if task.kind == "binary" else None
         outputs[task.name] = keras.layers.Dense(1, activation=act, name=task.name)(h)
@@ -317,7 +318,7 @@ class UncertaintyWeightedModel(keras.Model):
                 f"`task_names` and `task_kinds` should have the same length. Received {len(task_names)} "
                 f"names and {len(task_kinds)} kinds"
             )
-        self.tasks = _check_tasks([TaskSpec(n, k) for n, k in zip(task_names, task_kinds)])
+        self.tasks = _check_tasks([TaskSpec(n, k) for n, k in zip(task_names, task_kinds, strict=True)])
         self.inner = model
         self.weighting = UncertaintyWeighting(list(task_kinds), initial_log_variance=initial_log_variance,
                                               name="uncertainty_weighting")
@@ -338,7 +339,7 @@ class UncertaintyWeightedModel(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         losses = task_losses(y, y_pred, self.tasks)
-        for tracker, loss in zip(self.task_loss_trackers, losses):
+        for tracker, loss in zip(self.task_loss_trackers, losses, strict=True):
             tracker.update_state(loss)
         total = self.weighting(losses)
         for extra in self.losses:
@@ -348,7 +349,7 @@ class UncertaintyWeightedModel(keras.Model):
     def task_weights(self) -> dict[str, float]:
         """Current effective weight ``c_t·exp(-s_t)`` of each task's loss."""
         w = keras.ops.convert_to_numpy(self.weighting.task_weights())
-        return {t.name: float(v) for t, v in zip(self.tasks, w)}
+        return {t.name: float(v) for t, v in zip(self.tasks, w, strict=True)}
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -393,7 +394,7 @@ def task_gradient_norms(model: keras.Model, x, y: dict[str, Any], tasks: Sequenc
         variables = mixtures[0].trainable_variables
     variables = list(variables)
     out = {}
-    for i, t in enumerate(tasks):
+    for t in tasks:
         with tf.GradientTape() as tape:
             pred = model(x, training=False)
             loss = task_losses(y, pred, [t])[0]
@@ -522,3 +523,26 @@ def roc_auc(labels, scores) -> float:
         raise ValueError(f"AUC needs both classes. Received {n_pos} positives and {n_neg} negatives")
     ranks = rankdata(s)
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def extraction_gates(model: keras.Model, x, level: int = -1):
+    """Gate weights of one :class:`~mmoe_lab.layers.CGC` level of a trained model.
+
+    Args:
+        model: built by :func:`build_extraction_model` (any ``return_gates``).
+        x: inputs ``(N, d)``.
+        level: which CGC level (default: the top one).
+
+    Returns:
+        ``(gates (N, G, E) numpy, expert names, gate names)``; gate names are the task
+        indices ``task0, ...`` plus ``shared`` for a lower level's shared gate.
+    """
+    layers = [la for la in model.layers if isinstance(la, CGC)]
+    if not layers:
+        raise ValueError("`model` has no CGC layer; build it with build_extraction_model")
+    layer = layers[level]
+    probe = keras.Model(model.inputs, layer.input)
+    inputs = probe.predict(x, verbose=0, batch_size=4096)
+    gates = keras.ops.convert_to_numpy(layer.gate_weights(inputs))
+    names = [f"task{t}" for t in range(layer.num_tasks)] + (["shared"] if layer.shared_output else [])
+    return gates, layer.expert_names(), names
