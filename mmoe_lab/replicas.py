@@ -1,0 +1,505 @@
+"""Train R independent replicas of one architecture in a single model and a single step.
+
+The paper's synthetic results are averages over 200 runs per (model, correlation). Fitting
+them one by one pays Keras' per-step overhead 200 times for tiny matrices. Here every weight
+gets a leading *replica* axis ``R`` and every matmul becomes a batched einsum, the same
+stacked-kernel idea as :class:`mmoe_lab.layers.MMoE` (which stacks experts) one level up:
+
+* inputs ``x``: ``(R, B, d)`` (replica ``r`` sees its own batch of its own data set);
+* shared-bottom: ``relu(einsum("rbd,rdh->rbh", x, W) + b)``, towers per task;
+* (O|M)MoE: experts ``einsum("rbd,rdk->rbk")`` with ``k = E·U`` reshaped to ``(R, B, E, U)``,
+  gates ``softmax(einsum("rbd,rdk->rbk"))`` with ``k = G·E``, mixed by
+  ``einsum("rbge,rbeu->rbgu")``; towers ``einsum("rbtu,rtuk->rbtk")``.
+
+The loss is the *sum over replicas* of each replica's own loss (sum over tasks of the MSE),
+so the gradient with respect to replica ``r``'s weights is exactly replica ``r``'s gradient,
+and Adam (an element-wise optimiser) updates each replica exactly as if it trained alone.
+``tests/test_replicas.py`` checks this against a plain :func:`mmoe_lab.models.build_model`
+model given the same initial weights and the same batches.
+
+Run ``python -m mmoe_lab.replicas --bench`` for runs/minute replicated vs sequential
+``model.fit`` and the achieved FLOP/s against a large-matmul peak (see :mod:`bench_replicas`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ._setup import quiet_import_tensorflow
+
+tf = quiet_import_tensorflow()
+
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
+
+from .models import ARCHITECTURES, matched_shared_units, mixture_params  # noqa: E402
+from .synthetic import TaskGenerator  # noqa: E402
+
+__all__ = [
+    "ReplicaConfig",
+    "ReplicaStack",
+    "init_replica_weights",
+    "replica_param_count",
+    "make_replica_data",
+    "train_replicas",
+    "step_flops",
+    "weights_for_keras",
+]
+
+
+# ----------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class ReplicaConfig:
+    """Architecture of every replica (the paper's §5.1 defaults).
+
+    Attributes:
+        arch: ``"shared_bottom"``, ``"omoe"`` or ``"mmoe"``.
+        input_dim: ``d``. n_tasks: ``T``. num_experts: ``E``. expert_units: ``U``.
+        tower_units: hidden width of each one-layer task tower.
+        shared_units: shared-bottom width; ``None`` = parameter-matched to MMoE
+            (:func:`mmoe_lab.models.matched_shared_units`).
+    """
+
+    arch: str = "mmoe"
+    input_dim: int = 100
+    n_tasks: int = 2
+    num_experts: int = 8
+    expert_units: int = 16
+    tower_units: int = 8
+    shared_units: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"`arch` should be one of {ARCHITECTURES}. Received: arch={self.arch!r}")
+        for name in ("input_dim", "n_tasks", "num_experts", "expert_units", "tower_units"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"`{name}` should be a positive int. Received: {name}={v!r}")
+
+    @property
+    def num_gates(self) -> int:
+        return 1 if self.arch == "omoe" else self.n_tasks
+
+    @property
+    def width(self) -> int:
+        """Shared-bottom hidden width (parameter-matched unless given)."""
+        return self.shared_units or matched_shared_units(
+            self.input_dim, self.n_tasks, self.num_experts, self.expert_units, self.tower_units)
+
+    @property
+    def bottom_units(self) -> int:
+        """Width of what each tower receives: ``H`` (shared-bottom) or ``U`` (mixtures)."""
+        return self.width if self.arch == "shared_bottom" else self.expert_units
+
+
+def replica_param_count(cfg: ReplicaConfig) -> int:
+    """Trainable parameters of *one* replica (equals the Keras model's ``count_params()``)."""
+    if cfg.arch == "shared_bottom":
+        h, t = cfg.width, cfg.tower_units
+        return (cfg.input_dim + 1) * h + cfg.n_tasks * (h * t + 2 * t + 1)
+    return mixture_params(cfg.input_dim, cfg.n_tasks, cfg.num_experts, cfg.expert_units,
+                          cfg.tower_units, cfg.num_gates)
+
+
+def step_flops(cfg: ReplicaConfig, batch_size: int) -> float:
+    """Approximate FLOPs of one training step of one replica: 3 × (2 · multiply-adds) × B.
+
+    Forward = 2 FLOPs per weight per sample (plus the small gate mixing), backward ≈ 2×
+    forward, so a step is ≈ 6 · params · B (the usual dense-network estimate).
+    """
+    mix = 0 if cfg.arch == "shared_bottom" else 2 * cfg.n_tasks * cfg.num_experts * cfg.expert_units
+    return 3.0 * batch_size * (2.0 * replica_param_count(cfg) + mix)
+
+
+def _glorot(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int) -> np.ndarray:
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape).astype(np.float32)
+
+
+def init_replica_weights(cfg: ReplicaConfig, seeds: Sequence[int]) -> dict[str, np.ndarray]:
+    """Initial weights of ``R = len(seeds)`` replicas, replica ``r`` drawn from ``seeds[r]`` alone.
+
+    Same scheme as the Keras builders: Glorot-uniform kernels with per-block fans (each expert
+    and each gate like its own ``Dense``), zero biases. Replica ``r``'s weights depend only on
+    ``seeds[r]``, so a replica can be re-created alone.
+
+    Returns:
+        dict of float32 arrays with a leading ``R`` axis: shared-bottom ``bottom_kernel (R, d, H)``,
+        ``bottom_bias (R, H)``; mixtures ``expert_kernel (R, d, E·U)`` (column ``e·U + u`` is
+        expert ``e``'s unit ``u``), ``expert_bias (R, E·U)``, ``gate_kernel (R, d, G·E)``,
+        ``gate_bias (R, G·E)``; all: ``tower_kernel (R, T, H|U, t)``, ``tower_bias (R, T, t)``,
+        ``out_kernel (R, T, t)``, ``out_bias (R, T)``.
+    """
+    d, T, E, U, t = cfg.input_dim, cfg.n_tasks, cfg.num_experts, cfg.expert_units, cfg.tower_units
+    G, H, K = cfg.num_gates, cfg.width, cfg.bottom_units
+    out: dict[str, list[np.ndarray]] = {}
+
+    def put(name: str, value: np.ndarray) -> None:
+        out.setdefault(name, []).append(value)
+
+    for seed in seeds:
+        rng = np.random.default_rng([int(seed), 20180819])
+        if cfg.arch == "shared_bottom":
+            put("bottom_kernel", _glorot(rng, (d, H), d, H))
+            put("bottom_bias", np.zeros(H, np.float32))
+        else:
+            ek = _glorot(rng, (E, d, U), d, U)  # per expert, as MMoE's (E, d, U) kernel
+            put("expert_kernel", ek.transpose(1, 0, 2).reshape(d, E * U))
+            put("expert_bias", np.zeros(E * U, np.float32))
+            gk = _glorot(rng, (G, d, E), d, E)
+            put("gate_kernel", gk.transpose(1, 0, 2).reshape(d, G * E))
+            put("gate_bias", np.zeros(G * E, np.float32))
+        put("tower_kernel", np.stack([_glorot(rng, (K, t), K, t) for _ in range(T)]))
+        put("tower_bias", np.zeros((T, t), np.float32))
+        put("out_kernel", np.stack([_glorot(rng, (t, 1), t, 1)[:, 0] for _ in range(T)]))
+        put("out_bias", np.zeros(T, np.float32))
+    return {k: np.stack(v) for k, v in out.items()}
+
+
+def weights_for_keras(cfg: ReplicaConfig, weights: dict[str, np.ndarray], r: int, model: keras.Model) -> None:
+    """Copy replica ``r`` of ``weights`` into a :func:`mmoe_lab.models.build_model` model."""
+    d, T, E, U, G = cfg.input_dim, cfg.n_tasks, cfg.num_experts, cfg.expert_units, cfg.num_gates
+    if cfg.arch == "shared_bottom":
+        model.get_layer("shared_bottom").set_weights([weights["bottom_kernel"][r], weights["bottom_bias"][r]])
+    else:
+        layer = model.get_layer(cfg.arch)
+        layer.expert_kernel.assign(weights["expert_kernel"][r].reshape(d, E, U).transpose(1, 0, 2))
+        layer.expert_bias.assign(weights["expert_bias"][r].reshape(E, U))
+        layer.gate_kernel.assign(weights["gate_kernel"][r].reshape(d, G, E).transpose(1, 0, 2))
+        layer.gate_bias.assign(weights["gate_bias"][r].reshape(G, E))
+    for i in range(T):
+        model.get_layer(f"task_{i}_tower").set_weights([weights["tower_kernel"][r, i], weights["tower_bias"][r, i]])
+        model.get_layer(f"task_{i}").set_weights([weights["out_kernel"][r, i][:, None], weights["out_bias"][r, i:i + 1]])
+
+
+# ----------------------------------------------------------------------------- the layer
+
+
+@keras.saving.register_keras_serializable(package="mmoe_lab")
+class ReplicaStack(keras.layers.Layer):
+    """``R`` independent multi-task models (shared-bottom, OMoE or MMoE) evaluated as one.
+
+    Every weight has a leading replica axis; see the module docstring for the einsums.
+
+    Args:
+        num_replicas: ``R``.
+        arch, input_dim, n_tasks, num_experts, expert_units, tower_units, shared_units:
+            as :class:`ReplicaConfig`.
+
+    Input shape: ``(R, B, d)``. Output shape: ``(R, B, T)`` (one linear output per task).
+
+    Example:
+        >>> stack = ReplicaStack(4, arch="mmoe")
+        >>> stack(np.zeros((4, 32, 100), "float32")).shape
+        TensorShape([4, 32, 2])
+    """
+
+    def __init__(self, num_replicas: int, arch: str = "mmoe", input_dim: int = 100, n_tasks: int = 2,
+                 num_experts: int = 8, expert_units: int = 16, tower_units: int = 8,
+                 shared_units: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if isinstance(num_replicas, bool) or not isinstance(num_replicas, int) or num_replicas < 1:
+            raise ValueError(f"`num_replicas` should be a positive int. Received: num_replicas={num_replicas!r}")
+        self.num_replicas = num_replicas
+        self.cfg = ReplicaConfig(arch, input_dim, n_tasks, num_experts, expert_units, tower_units, shared_units)
+
+    def build(self, input_shape) -> None:
+        shapes = {k: v.shape for k, v in init_replica_weights(self.cfg, [0] * self.num_replicas).items()}
+        self._names = list(shapes)
+        for name, shape in shapes.items():
+            setattr(self, name, self.add_weight(name=name, shape=shape, initializer="zeros"))
+
+    def set_replica_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Assign the arrays of :func:`init_replica_weights` (same ``R``)."""
+        for name in self._names:
+            getattr(self, name).assign(weights[name])
+
+    def get_replica_weights(self) -> dict[str, np.ndarray]:
+        return {name: ops.convert_to_numpy(getattr(self, name)) for name in self._names}
+
+    def call(self, x):
+        cfg = self.cfg
+        if cfg.arch == "shared_bottom":
+            h = ops.relu(ops.einsum("rbd,rdh->rbh", x, self.bottom_kernel) + self.bottom_bias[:, None, :])
+            # every tower reads the same h: one matmul against the towers side by side (R, H, T·t)
+            r, b, hw = ops.shape(h)[0], ops.shape(h)[1], ops.shape(h)[2]
+            kernel = ops.reshape(ops.transpose(self.tower_kernel, (0, 2, 1, 3)), (r, hw, -1))
+            z = ops.reshape(ops.einsum("rbh,rhk->rbk", h, kernel), (r, b, cfg.n_tasks, cfg.tower_units))
+        else:
+            r, b = ops.shape(x)[0], ops.shape(x)[1]
+            e, u, g = cfg.num_experts, cfg.expert_units, cfg.num_gates
+            experts = ops.relu(ops.einsum("rbd,rdk->rbk", x, self.expert_kernel) + self.expert_bias[:, None, :])
+            experts = ops.reshape(experts, (r, b, e, u))
+            logits = ops.einsum("rbd,rdk->rbk", x, self.gate_kernel) + self.gate_bias[:, None, :]
+            gates = ops.softmax(ops.reshape(logits, (r, b, g, e)), axis=-1)
+            mixed = ops.einsum("rbge,rbeu->rbgu", gates, experts)  # (R, B, G, U)
+            if g == 1:
+                z = ops.einsum("rbu,rtuk->rbtk", mixed[:, :, 0, :], self.tower_kernel)
+            else:
+                z = ops.einsum("rbtu,rtuk->rbtk", mixed, self.tower_kernel)
+        z = ops.relu(z + self.tower_bias[:, None, :, :])
+        return ops.einsum("rbtk,rtk->rbt", z, self.out_kernel) + self.out_bias[:, None, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], self.cfg.n_tasks)
+
+    def get_config(self) -> dict[str, Any]:
+        c = self.cfg
+        return {**super().get_config(), "num_replicas": self.num_replicas, "arch": c.arch,
+                "input_dim": c.input_dim, "n_tasks": c.n_tasks, "num_experts": c.num_experts,
+                "expert_units": c.expert_units, "tower_units": c.tower_units,
+                "shared_units": c.shared_units}
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def _labels(gen: TaskGenerator, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Labels of ``gen`` for given inputs ``x (n, d)``, drawing the noise from ``rng``.
+
+    Same formula and random-stream order as :meth:`TaskGenerator.sample` after its ``x`` draw.
+    """
+    s = x.astype(np.float64) @ gen.weights.T
+    y = s + np.sin(s[..., None] * gen.alpha + gen.beta).sum(-1)
+    y = y + rng.normal(0.0, gen.noise_std, size=y.shape)
+    if gen.standardize:
+        y = (y - gen.label_mean) / gen.label_std
+    return y.astype(np.float32)
+
+
+@dataclass
+class ReplicaData:
+    """Per-replica data sets (or generators, for fresh samples).
+
+    Attributes:
+        x_train: ``(R, N, d)``; or ``(N, d)`` shared by all replicas (``shared_inputs``);
+            ``None`` for fresh samples. y_train: ``(R, N, T)`` or ``None``.
+        x_test ``(R, n_test, d)``, y_test ``(R, n_test, T)``: each replica's own test set.
+        generators: each replica's :class:`TaskGenerator` (standardized labels).
+    """
+
+    x_train: np.ndarray | None
+    y_train: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray
+    generators: list[TaskGenerator]
+
+    @property
+    def fresh(self) -> bool:
+        return self.x_train is None
+
+    @property
+    def shared_inputs(self) -> bool:
+        return self.x_train is not None and self.x_train.ndim == 2
+
+
+def make_replica_data(
+    seeds: Sequence[int], correlation: float, *, preset: str = "teaching", n_train: int | None = 10_000,
+    n_test: int = 2_000, n_features: int = 100, n_tasks: int = 2, shared_inputs: bool = False,
+) -> ReplicaData:
+    """Each replica's own task draw and data set, from its data seed.
+
+    With ``shared_inputs=False`` replica ``r``'s arrays equal
+    ``make_task_splits(n_train, n_test, correlation, preset=preset, random_state=seeds[r])``
+    exactly (the data :func:`mmoe_lab.experiments.compare_architectures` uses for that seed).
+
+    Args:
+        n_train: training-set size; ``None`` = fresh samples every step (the generator runs
+            inside the training step; only the test sets are materialised).
+        shared_inputs: draw one input pool ``(n_train, d)`` for all replicas (each still has
+            its own task weights, sine constants, noise, labels and batch order). Saves memory
+            at ``n_train`` = 1M (``R × 400 MB`` otherwise).
+    """
+    gens, xtr, ytr, xte, yte = [], [], [], [], []
+    pool = None
+    if shared_inputs and n_train is not None:
+        pool = np.random.default_rng([min(seeds), 7]).standard_normal((n_train, n_features)).astype(np.float32)
+    for seed in seeds:
+        rng = np.random.default_rng(int(seed))
+        gen = TaskGenerator.from_preset(n_features, correlation, n_tasks=n_tasks, preset=preset,
+                                        standardize=True, random_state=rng)
+        gens.append(gen)
+        if n_train is not None and pool is None:
+            x, y = gen.sample(n_train, rng)
+            xtr.append(x)
+            ytr.append(y)
+        elif pool is not None:
+            ytr.append(_labels(gen, pool, rng))
+        x, y = gen.sample(n_test, rng)
+        xte.append(x)
+        yte.append(y)
+    x_train = pool if pool is not None else (np.stack(xtr) if xtr else None)
+    y_train = np.stack(ytr) if ytr else None
+    return ReplicaData(x_train, y_train, np.stack(xte), np.stack(yte), gens)
+
+
+def batch_indices(seeds: Sequence[int], n: int, batch_size: int, start: int, steps: int) -> np.ndarray:
+    """Batch indices ``(steps, R, B)`` of steps ``start .. start+steps-1``.
+
+    Replica ``r`` walks through a fresh permutation of ``range(n)`` each epoch, drawn from
+    ``(seeds[r], epoch)``; batches run across epoch boundaries, so every batch is full and the
+    budget is a number of steps.
+    """
+    first, last = start * batch_size, (start + steps) * batch_size
+    out = np.empty((len(seeds), last - first), np.int64)
+    for r, seed in enumerate(seeds):
+        parts = []
+        for epoch in range(first // n, (last - 1) // n + 1):
+            perm = np.random.default_rng([int(seed), epoch, 31]).permutation(n)
+            lo, hi = max(first - epoch * n, 0), min(last - epoch * n, n)
+            parts.append(perm[lo:hi])
+        out[r] = np.concatenate(parts)
+    return out.reshape(len(seeds), steps, batch_size).transpose(1, 0, 2)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def train_replicas(
+    arch: str,
+    seeds: Sequence[int],
+    correlation: float = 0.5,
+    *,
+    preset: str = "teaching",
+    n_train: int | None = 10_000,
+    n_test: int = 2_000,
+    steps: int = 400,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    eval_every: int = 40,
+    shared_inputs: bool = False,
+    data: ReplicaData | None = None,
+    init_seeds: Sequence[int] | None = None,
+    cfg_kwargs: dict[str, Any] | None = None,
+    callback: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``R = len(seeds)`` replicas of ``arch`` at once; replica ``r`` uses seed ``seeds[r]``
+    for its data (task draw, samples, batch order) and its initial weights.
+
+    Args:
+        arch: ``"shared_bottom"``, ``"omoe"`` or ``"mmoe"`` (parameter-matched as in
+            :func:`mmoe_lab.models.build_model`).
+        seeds: one seed per replica.
+        correlation: task cosine ``p``. preset: generator preset name.
+        n_train: training samples per replica; ``None`` = fresh samples every step.
+        steps, batch_size, learning_rate: Adam budget (same for every replica).
+        eval_every: steps between points of the loss curve (train = mean batch loss since the
+            previous point, test = MSE on each replica's test set).
+        data: prebuilt :class:`ReplicaData` (else made by :func:`make_replica_data`).
+        init_seeds: seeds of the initial weights (default ``seeds``).
+        callback: called with the number of steps done after each curve point.
+
+    Returns:
+        dict with ``steps`` ``(P,)`` (curve x-axis), ``train_curve`` and ``test_curve``
+        ``(R, P, T)``, ``final_train`` ``(R, T)`` (MSE over the whole training set; the last
+        curve point for fresh samples), ``final_test`` ``(R, T)`` and ``weights`` (final
+        arrays, as :func:`init_replica_weights`).
+    """
+    seeds = [int(s) for s in seeds]
+    cfg = ReplicaConfig(arch, **(cfg_kwargs or {}))
+    R, B, T = len(seeds), int(batch_size), cfg.n_tasks
+    if data is None:
+        data = make_replica_data(seeds, correlation, preset=preset, n_train=n_train, n_test=n_test,
+                                 n_features=cfg.input_dim, n_tasks=T, shared_inputs=shared_inputs)
+    stack = ReplicaStack(R, **{k: getattr(cfg, k) for k in ("arch", "input_dim", "n_tasks", "num_experts",
+                                                             "expert_units", "tower_units", "shared_units")})
+    stack.build((R, None, cfg.input_dim))
+    stack.set_replica_weights(init_replica_weights(cfg, init_seeds if init_seeds is not None else seeds))
+    opt = keras.optimizers.Adam(learning_rate)
+    opt.build(stack.trainable_variables)
+    variables = stack.trainable_variables
+
+    x_test = tf.constant(data.x_test)
+    y_test = tf.constant(data.y_test)
+    if data.fresh:
+        gens = data.generators
+        w = tf.constant(np.stack([g.weights for g in gens]).astype(np.float32))  # (R, T, d)
+        alpha = tf.constant(np.stack([g.alpha for g in gens]).astype(np.float32))  # (R, m)
+        beta = tf.constant(np.stack([g.beta for g in gens]).astype(np.float32))
+        mu = tf.constant(np.array([g.label_mean for g in gens], np.float32))[:, None, None]
+        sd = tf.constant(np.array([g.label_std for g in gens], np.float32))[:, None, None]
+        noise = float(gens[0].noise_std)
+        base = int(seeds[0])
+
+        def get_batch(i, step):
+            seed = tf.stack([tf.constant(base, tf.int64), tf.cast(step, tf.int64)])
+            x = tf.random.stateless_normal((R, B, cfg.input_dim), seed=seed)
+            s = tf.einsum("rbd,rtd->rbt", x, w)
+            y = s + tf.reduce_sum(tf.sin(s[..., None] * alpha[:, None, None, :] + beta[:, None, None, :]), -1)
+            y = y + noise * tf.random.stateless_normal((R, B, T), seed=seed + tf.constant([0, 1 << 40], tf.int64))
+            return x, (y - mu) / sd
+    else:
+        x_train = tf.constant(data.x_train)
+        y_train = tf.constant(data.y_train)
+        n = int(data.y_train.shape[1])
+
+        def get_batch(i, step):
+            if data.shared_inputs:
+                x = tf.gather(x_train, i)
+            else:
+                x = tf.gather(x_train, i, batch_dims=1)
+            return x, tf.gather(y_train, i, batch_dims=1)
+
+    def losses(x, y):
+        err = stack(x) - y  # (R, B, T)
+        return tf.reduce_mean(tf.square(err), axis=1)  # (R, T)
+
+    @tf.function(jit_compile=False, reduce_retracing=True)
+    def run(idx, start, k):
+        total = tf.zeros((R, T))
+        for j in tf.range(k):
+            i = idx[j] if not data.fresh else idx
+            x, y = get_batch(i, start + j)
+            with tf.GradientTape() as tape:
+                per = losses(x, y)
+                loss = tf.reduce_sum(per)
+            grads = tape.gradient(loss, variables)
+            opt.apply(grads, variables)
+            total += per
+        return total / tf.cast(k, tf.float32)
+
+    @tf.function(reduce_retracing=True)
+    def evaluate(x, y):
+        return losses(x, y)
+
+    def eval_set(x, y):
+        n_rows = x.shape[-2]
+        chunk = max(1, 200_000 // R)  # bounds the activations held at once
+        acc = np.zeros((R, T))
+        for lo in range(0, n_rows, chunk):
+            hi = min(lo + chunk, n_rows)
+            xs = x[lo:hi] if x.ndim == 2 else x[:, lo:hi]
+            if x.ndim == 2:
+                xs = np.broadcast_to(xs, (R, *xs.shape))
+            acc += evaluate(tf.constant(xs), tf.constant(y[:, lo:hi])).numpy() * (hi - lo)
+        return acc / n_rows
+
+    points, train_curve, test_curve = [], [], []
+    done = 0
+    dummy = tf.zeros((1,), tf.int64)
+    while done < steps:
+        k = min(eval_every, steps - done)
+        idx = dummy if data.fresh else tf.constant(batch_indices(seeds, n, B, done, k))
+        tr = run(idx, tf.constant(done, tf.int64), tf.constant(k, tf.int64))
+        done += k
+        points.append(done)
+        train_curve.append(tr.numpy())
+        test_curve.append(evaluate(x_test, y_test).numpy())
+        if callback is not None:
+            callback(done)
+    final_train = train_curve[-1] if data.fresh else eval_set(data.x_train, data.y_train)
+    return {
+        "steps": np.array(points),
+        "train_curve": np.stack(train_curve, axis=1),
+        "test_curve": np.stack(test_curve, axis=1),
+        "final_train": final_train,
+        "final_test": test_curve[-1],
+        "weights": stack.get_replica_weights(),
+        "config": cfg,
+    }

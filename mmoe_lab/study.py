@@ -1,0 +1,455 @@
+"""The paper's synthetic study (Figs. 4–5) as a resumable grid: models × correlations × seeds.
+
+Each *unit* of work is one (preset, training-set size, model, correlation, block of seeds),
+trained at once as replicas (:func:`mmoe_lab.replicas.train_replicas`). A finished unit is
+written to ``<out>/parts/<unit>.csv`` atomically (temp file + ``os.replace``), so a run killed
+at any moment (even ``kill -9``) restarts with every finished unit intact and redoes only the
+unit it was in. When all units exist they are merged into ``<out>/results.csv`` (tidy: one row
+per run and task) and ``<out>/provenance.json`` records the command, package versions, date,
+CPU, budget and the wall time of every unit.
+
+Command line: ``python -m mmoe_lab reproduce [--runs N] [--correlations ...] [--out DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .synthetic import PRESETS
+
+__all__ = [
+    "MODELS",
+    "STUDY_BUDGET",
+    "PAPER_REGIME",
+    "Study",
+    "run_study",
+    "load_results",
+    "parse_curve",
+    "ordering_counts",
+    "main",
+]
+
+MODELS = ("shared_bottom", "omoe", "mmoe")
+
+#: Default budget of ``make reproduce``: 10k training / 2k test samples per run, Adam with
+#: learning rate 1e-2 (the top of the paper's grid {1e-4, 1e-3, 1e-2}; at 400 steps 1e-3 leaves
+#: the mixtures far from converged), batch 256, 400 steps (≈ 10 epochs), a curve point every
+#: 40 steps. Chosen so that 3 models × 3 correlations × 200 runs × 2 presets (3,600 runs) fit
+#: in ≈ 30 min on 2 CPU cores.
+STUDY_BUDGET: dict[str, Any] = {"n_train": 10_000, "n_test": 2_000, "steps": 400, "batch_size": 256,
+                                "learning_rate": 1e-2, "eval_every": 40}
+
+#: The paper's regime (and design.md's independent measurement): fresh samples every step,
+#: 20k steps of batch 256, Adam 1e-3, curve point every 1,000 steps.
+PAPER_REGIME: dict[str, Any] = {"n_train": None, "n_test": 2_000, "steps": 20_000, "batch_size": 256,
+                                "learning_rate": 1e-3, "eval_every": 1_000}
+
+_SHARED_INPUTS_ABOVE = 200_000  # training sets larger than this share one input pool across replicas
+
+
+def _fmt_n(n: int | None) -> str:
+    return "fresh" if n is None else str(int(n))
+
+
+@dataclass
+class Study:
+    """A validated grid. Build it with :meth:`create`; nothing runs until :func:`run_study`.
+
+    Attributes:
+        out: output directory. presets, models, correlations: the grid axes.
+        runs: seeds ``0 .. runs-1`` per cell (the same seeds, hence the same data, for every
+            model, so orderings can be counted per seed). n_trains: training-set sizes
+            (``None`` = fresh samples every step). chunk: replicas trained together per unit.
+        budget: steps, batch_size, learning_rate, eval_every, n_test.
+    """
+
+    out: Path
+    presets: tuple[str, ...]
+    models: tuple[str, ...]
+    correlations: tuple[float, ...]
+    runs: int
+    n_trains: tuple[int | None, ...]
+    budget: dict[str, Any]
+    chunk: int = 100
+    units: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, out: str | os.PathLike, *, presets: Sequence[str] = ("paper", "teaching"),
+               models: Sequence[str] = MODELS, correlations: Sequence[float] = (0.5, 0.9, 1.0),
+               runs: int = 200, n_trains: Sequence[int | None] | None = None,
+               budget: dict[str, Any] | None = None, chunk: int = 100) -> Study:
+        """Validate every argument before any work (clear ``ValueError`` otherwise)."""
+        budget = {**STUDY_BUDGET, **(budget or {})}
+        presets, models = tuple(presets), tuple(models)
+        if not presets or any(p not in PRESETS for p in presets):
+            raise ValueError(f"`presets` should be a non-empty subset of {sorted(PRESETS)}. Received: {list(presets)}")
+        if not models or any(m not in MODELS for m in models):
+            bad = [m for m in models if m not in MODELS]
+            raise ValueError(f"unknown model(s) {bad}; expected some of {list(MODELS)}. Received: models={list(models)}")
+        corrs = []
+        for p in correlations:
+            try:
+                pf = float(p)
+            except (TypeError, ValueError):
+                raise ValueError(f"correlation should be a number in [-1, 1]. Received: {p!r}") from None
+            if math.isnan(pf) or not -1.0 <= pf <= 1.0:
+                raise ValueError(f"correlation should be a number in [-1, 1]. Received: {p!r}")
+            corrs.append(pf)
+        if not corrs:
+            raise ValueError("`correlations` should not be empty")
+        if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
+            raise ValueError(f"`runs` should be an integer >= 1. Received: runs={runs!r}")
+        if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+            raise ValueError(f"`chunk` should be an integer >= 1. Received: chunk={chunk!r}")
+        n_trains = tuple([budget["n_train"]] if n_trains is None else n_trains)
+        for n in n_trains:
+            if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+                raise ValueError(f"training sizes should be positive ints or None (fresh). Received: {n!r}")
+        for key in ("steps", "batch_size", "eval_every", "n_test"):
+            v = budget[key]
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"budget `{key}` should be an integer >= 1. Received: {key}={v!r}")
+        if not budget["learning_rate"] > 0:
+            raise ValueError(f"budget `learning_rate` should be > 0. Received: {budget['learning_rate']!r}")
+        out = Path(out)
+        _check_writable(out)
+        study = cls(out, presets, models, tuple(corrs), int(runs), n_trains, budget, int(chunk))
+        study.units = study._plan()
+        return study
+
+    def _plan(self) -> list[dict[str, Any]]:
+        units = []
+        for preset in self.presets:
+            for n in self.n_trains:
+                for p in self.correlations:
+                    for lo in range(0, self.runs, self.chunk):
+                        hi = min(lo + self.chunk, self.runs)
+                        for model in self.models:
+                            key = f"{preset}_n{_fmt_n(n)}_{model}_p{p:+.3f}_s{lo:04d}-{hi - 1:04d}"
+                            units.append({"key": key, "preset": preset, "n_train": n, "model": model,
+                                          "correlation": p, "seeds": list(range(lo, hi))})
+        return units
+
+    def part_path(self, unit: dict[str, Any]) -> Path:
+        return self.out / "parts" / f"{unit['key']}.csv"
+
+    def pending(self) -> list[dict[str, Any]]:
+        return [u for u in self.units if not self.part_path(u).exists()]
+
+
+def _check_writable(out: Path) -> None:
+    """Create ``out`` (and ``out/parts``) and prove a file can be written there."""
+    try:
+        (out / "parts").mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-", delete=True):
+            pass
+    except OSError as exc:
+        raise ValueError(f"output directory {str(out)!r} is not writable: {exc.strerror or exc}") from None
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _curve_str(values: np.ndarray) -> str:
+    return ";".join(f"{v:.5g}" for v in values)
+
+
+def parse_curve(text: str) -> np.ndarray:
+    """Inverse of the curve encoding in ``results.csv`` (``"v1;v2;..."`` → float array)."""
+    return np.array([float(v) for v in str(text).split(";")])
+
+
+def _unit_rows(unit: dict[str, Any], res: dict[str, Any], budget: dict[str, Any], seconds: float) -> pd.DataFrame:
+    rows = []
+    steps = _curve_str(res["steps"])
+    for r, seed in enumerate(unit["seeds"]):
+        for t in range(res["final_test"].shape[1]):
+            rows.append({
+                "preset": unit["preset"], "n_train": _fmt_n(unit["n_train"]), "model": unit["model"],
+                "correlation": unit["correlation"], "seed": seed, "task": f"task_{t}",
+                "steps": budget["steps"], "batch_size": budget["batch_size"],
+                "learning_rate": budget["learning_rate"],
+                "final_train_loss": float(res["final_train"][r, t]),
+                "final_test_loss": float(res["final_test"][r, t]),
+                "curve_steps": steps,
+                "train_curve": _curve_str(res["train_curve"][r, :, t]),
+                "test_curve": _curve_str(res["test_curve"][r, :, t]),
+                "unit_seconds": round(seconds, 2),
+            })
+    return pd.DataFrame(rows)
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("mmoe-lab", "tensorflow", "keras", "numpy", "pandas"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _cpu() -> dict[str, Any]:
+    model = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = None
+    return {"model": model, "cores": os.cpu_count(), "platform": platform.platform(), "load_avg_1min_at_start": load}
+
+
+def _write_provenance(study: Study, command: list[str], unit_times: dict[str, float], status: str) -> None:
+    path = study.out / "provenance.json"
+    old = {}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            old = {}
+    sessions = old.get("sessions", [])
+    prov = {
+        "command": " ".join(command),
+        "grid": {"presets": list(study.presets), "models": list(study.models),
+                 "correlations": list(study.correlations), "runs": study.runs,
+                 "n_train": [_fmt_n(n) for n in study.n_trains], "chunk": study.chunk},
+        "budget": {k: v for k, v in study.budget.items() if k != "n_train"},
+        "status": status,
+        "units_done": sum(study.part_path(u).exists() for u in study.units),
+        "units_total": len(study.units),
+        "unit_seconds": {**old.get("unit_seconds", {}), **unit_times},
+        "sessions": sessions,
+        "versions": _versions(),
+        "cpu": _cpu(),
+        "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    prov["compute_seconds_total"] = round(sum(prov["unit_seconds"].values()), 1)
+    atomic_write_text(path, json.dumps(prov, indent=2, sort_keys=False) + "\n")
+
+
+def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | None = None,
+              max_units: int | None = None) -> pd.DataFrame | None:
+    """Run every pending unit of ``study`` (finished units are skipped), then merge.
+
+    Args:
+        progress: show a tqdm bar over runs.
+        command: recorded in the provenance (default ``sys.argv``).
+        max_units: stop after this many units (for tests and partial runs).
+
+    Returns:
+        the merged results (:func:`load_results`) when every unit is done, else ``None``.
+    """
+    from tqdm.auto import tqdm
+
+    from .replicas import tf, train_replicas  # loads TensorFlow
+
+    tf.config.experimental.enable_op_determinism()  # a resumed unit equals an uninterrupted one
+
+    command = list(command if command is not None else [os.path.basename(sys.argv[0]), *sys.argv[1:]])
+    todo = study.pending()
+    if max_units is not None:
+        todo = todo[:max_units]
+    session_start = time.time()
+    times: dict[str, float] = {}
+    _write_provenance(study, command, times, "running")
+    bar = tqdm(total=sum(len(u["seeds"]) for u in todo), unit="run", disable=not progress,
+               desc=f"study {study.out.name}", mininterval=2.0)
+    b = study.budget
+    for unit in todo:
+        t0 = time.time()
+        n = unit["n_train"]
+        res = train_replicas(
+            unit["model"], unit["seeds"], unit["correlation"], preset=unit["preset"], n_train=n,
+            n_test=b["n_test"], steps=b["steps"], batch_size=b["batch_size"],
+            learning_rate=b["learning_rate"], eval_every=b["eval_every"],
+            shared_inputs=n is not None and n > _SHARED_INPUTS_ABOVE,
+        )
+        seconds = time.time() - t0
+        df = _unit_rows(unit, res, b, seconds)
+        atomic_write_text(study.part_path(unit), df.to_csv(index=False))
+        times[unit["key"]] = round(seconds, 2)
+        _write_provenance(study, command, times, "running")
+        bar.update(len(unit["seeds"]))
+    bar.close()
+    done = not study.pending()
+    _write_provenance(study, command, times, "complete" if done else "partial")
+    prov = json.loads((study.out / "provenance.json").read_text())
+    prov["sessions"].append({"started_utc": _dt.datetime.fromtimestamp(session_start, _dt.timezone.utc)
+                             .isoformat(timespec="seconds"), "wall_seconds": round(time.time() - session_start, 1),
+                             "units": len(todo)})
+    atomic_write_text(study.out / "provenance.json", json.dumps(prov, indent=2) + "\n")
+    merged = merge_parts(study.out)
+    return merged if done else None
+
+
+def merge_parts(out: str | os.PathLike) -> pd.DataFrame:
+    """Concatenate every finished unit under ``out/parts`` into ``out/results.csv`` (atomic)."""
+    out = Path(out)
+    parts = sorted((out / "parts").glob("*.csv"))
+    if not parts:
+        return pd.DataFrame()
+    df = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
+    df = df.sort_values(["preset", "n_train", "model", "correlation", "seed", "task"], kind="stable")
+    df = df.reset_index(drop=True)
+    atomic_write_text(out / "results.csv", df.to_csv(index=False))
+    return df
+
+
+def load_results(path: str | os.PathLike) -> pd.DataFrame:
+    """Read ``results.csv`` (a file or its directory); ``n_train`` stays a string (``"fresh"``)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.csv"
+    return pd.read_csv(path, dtype={"n_train": str})
+
+
+def run_table(df: pd.DataFrame, metric: str = "final_test_loss") -> pd.DataFrame:
+    """One row per run: ``metric`` averaged over tasks, columns per model.
+
+    Returns:
+        DataFrame indexed by (preset, n_train, correlation, seed) with one column per model.
+    """
+    per_run = df.groupby(["preset", "n_train", "correlation", "seed", "model"])[metric].mean()
+    return per_run.unstack("model")
+
+
+def ordering_counts(df: pd.DataFrame, metric: str = "final_test_loss") -> pd.DataFrame:
+    """Per (preset, n_train, correlation): mean loss per model and in how many seeds the
+    paper's ordering holds (``MMoE < SB``; full ``MMoE < OMoE < SB``), out of ``N`` seeds that
+    have all three models."""
+    wide = run_table(df, metric).dropna()
+    rows = []
+    for key, g in wide.groupby(level=["preset", "n_train", "correlation"]):
+        rows.append({
+            "preset": key[0], "n_train": key[1], "correlation": key[2], "N": len(g),
+            "mmoe": g["mmoe"].mean(), "omoe": g["omoe"].mean(), "shared_bottom": g["shared_bottom"].mean(),
+            "MMoE<SB": int((g["mmoe"] < g["shared_bottom"]).sum()),
+            "full ordering": int(((g["mmoe"] < g["omoe"]) & (g["omoe"] < g["shared_bottom"])).sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- command line
+
+_REGIMES = {
+    "budget": {"presets": ("paper", "teaching"), "correlations": (0.5, 0.9, 1.0), "runs": 200,
+               "n_train": ["10000"], "budget": STUDY_BUDGET, "out": "data/study/budget", "chunk": 200},
+    "paper": {"presets": ("paper",), "correlations": (0.5,), "runs": 20, "n_train": ["fresh"],
+              "budget": PAPER_REGIME, "out": "data/study/paper_regime", "chunk": 20},
+    "datasize": {"presets": ("paper",), "correlations": (0.5,), "runs": 20,
+                 "n_train": ["10000", "100000", "1000000", "fresh"], "budget": PAPER_REGIME,
+                 "out": "data/study/paper_regime", "chunk": 20},
+}
+
+
+def _parse_n(text: str) -> int | None:
+    if text == "fresh":
+        return None
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"training size should be a positive integer or 'fresh'. Received: {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m mmoe_lab reproduce",
+                                 description="Run (or resume) the paper's synthetic study into data/.")
+    ap.add_argument("--regime", choices=sorted(_REGIMES), default="budget",
+                    help="budget: 10k samples, 400 steps, 200 runs, both presets (default); paper: fresh "
+                         "samples, 20k steps, 20 runs at p=0.5; datasize: paper preset at 10k/100k/1M/fresh")
+    ap.add_argument("--runs", type=int, help="seeds per (preset, model, correlation)")
+    ap.add_argument("--correlations", nargs="+", help="task cosines p in [-1, 1]")
+    ap.add_argument("--models", nargs="+", help=f"subset of {list(MODELS)}")
+    ap.add_argument("--presets", nargs="+", help=f"subset of {sorted(PRESETS)}")
+    ap.add_argument("--n-train", nargs="+", help="training sizes (ints or 'fresh')")
+    ap.add_argument("--steps", type=int, help="training steps per run")
+    ap.add_argument("--learning-rate", type=float, help="Adam learning rate")
+    ap.add_argument("--eval-every", type=int, help="steps between loss-curve points")
+    ap.add_argument("--chunk", type=int, help="replicas trained together per unit")
+    ap.add_argument("--out", help="output directory")
+    ap.add_argument("--max-units", type=int, help="stop after this many units (resume later)")
+    ap.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    return ap
+
+
+def study_from_args(argv: Sequence[str]) -> tuple[Study, argparse.Namespace]:
+    """Parse ``reproduce`` arguments into a validated :class:`Study` (raises ``ValueError``)."""
+    args = build_parser().parse_args(list(argv))
+    reg = _REGIMES[args.regime]
+    budget = dict(reg["budget"])
+    if args.steps is not None:
+        budget["steps"] = args.steps
+    if args.learning_rate is not None:
+        budget["learning_rate"] = args.learning_rate
+    if args.eval_every is not None:
+        budget["eval_every"] = args.eval_every
+    corrs = args.correlations if args.correlations is not None else reg["correlations"]
+    parsed = []
+    for c in corrs:
+        try:
+            parsed.append(float(c))
+        except ValueError:
+            raise ValueError(f"correlation should be a number in [-1, 1]. Received: {c!r}") from None
+    study = Study.create(
+        args.out or reg["out"], presets=args.presets or reg["presets"], models=args.models or MODELS,
+        correlations=parsed, runs=reg["runs"] if args.runs is None else args.runs,
+        n_trains=[_parse_n(n) for n in (args.n_train or reg["n_train"])], budget=budget,
+        chunk=args.chunk or reg["chunk"],
+    )
+    return study, args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``reproduce`` entry point; returns a process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        study, args = study_from_args(argv)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    pending = len(study.pending())
+    print(f"{study.out}: {len(study.units) - pending}/{len(study.units)} units already done; "
+          f"{pending} to run", flush=True)
+    merged = run_study(study, progress=not args.no_progress, max_units=args.max_units,
+                       command=["python -m mmoe_lab reproduce", *argv])
+    prov = json.loads((study.out / "provenance.json").read_text())
+    print(f"status: {prov['status']} ({prov['units_done']}/{prov['units_total']} units, "
+          f"{prov['compute_seconds_total']:.0f} s of unit compute in total)")
+    if merged is not None and len(merged):
+        print(ordering_counts(merged).round(4).to_string(index=False))
+    return 0
