@@ -1,0 +1,128 @@
+"""Calibration of the generator presets and the live training budget (issue 2, part 3).
+
+Usage (from the repo root):
+
+    python scripts/calibrate.py paper             # -> data/calibration/paper_preset_r.csv
+    python scripts/calibrate.py teaching ...      # one configuration -> appends to teaching_search.csv
+
+``paper``: median over 20 seeds of the *sample* Pearson r of 10k samples at each p, beside the
+values read off the paper's Fig. 2 (criterion: within ±0.05).
+
+``teaching``: trains shared-bottom, OMoE and MMoE (build_model defaults, parameter-matched) on
+the same data for each seed (data seed = init seed, as compare_architectures does) and appends
+one row per configuration (constants, budget, seconds per model, win counts, mean MSEs) to
+data/calibration/teaching_search.csv; per-seed rows go to teaching_runs.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "data" / "calibration"
+FIG2 = {0.5: 0.07, 0.8: 0.19, 0.9: 0.30, 0.95: 0.45, 1.0: 1.0}
+
+
+def paper_table(n_seeds: int = 20, n_samples: int = 10_000, preset: str = "paper") -> pd.DataFrame:
+    from mmoe_lab.synthetic import make_correlated_tasks, population_label_correlation
+
+    rows = []
+    for p, fig in FIG2.items():
+        rs = [np.corrcoef(make_correlated_tasks(n_samples, 100, p, preset=preset, random_state=s)[1].T)[0, 1]
+              for s in range(n_seeds)]
+        pop = population_label_correlation(p, preset=preset, n_draws=200, random_state=0)["median"]
+        med = float(np.median(rs))
+        rows.append({"p": p, "median_sample_r": round(med, 4), "q10": round(float(np.quantile(rs, .1)), 4),
+                     "q90": round(float(np.quantile(rs, .9)), 4), "population_r_median": round(pop, 4),
+                     "fig2": fig, "abs_diff": round(abs(med - fig), 4), "within_0.05": abs(med - fig) <= 0.05})
+    return pd.DataFrame(rows)
+
+
+def _append(path: Path, df: pd.DataFrame) -> None:
+    df.to_csv(path, mode="a", header=not path.exists(), index=False)
+
+
+def teaching_run(args: argparse.Namespace) -> pd.DataFrame:
+    import mmoe_lab
+
+    mmoe_lab.quiet_import_tensorflow()
+    from mmoe_lab.experiments import live_splits, train_and_evaluate
+
+    constants = json.loads(args.constants) if args.constants else {}
+    train_kw = json.loads(args.train) if args.train else {}
+    rows = []
+    for seed in args.seeds:
+        data = live_splits(args.p, seed, preset=args.preset, n_train=args.n_train,
+                           n_test=args.n_test, **constants)
+        for arch in ("shared_bottom", "omoe", "mmoe"):
+            t0 = time.perf_counter()
+            res = train_and_evaluate(arch, data, seed=seed, **train_kw)
+            dt = time.perf_counter() - t0
+            rows.append({"seed": seed, "arch": arch, "test_mse": res["mean_test_loss"], "seconds": dt,
+                         "label_r": float(data["label_r"][0, 1])})
+            print(f"seed {seed} {arch:>13}: test MSE {res['mean_test_loss']:.4f}  {dt:5.1f}s", flush=True)
+    runs = pd.DataFrame(rows)
+    wide = runs.pivot(index="seed", columns="arch", values="test_mse")
+    mm_sb = int((wide.mmoe < wide.shared_bottom).sum())
+    full = int(((wide.mmoe < wide.omoe) & (wide.omoe < wide.shared_bottom)).sum())
+    summary = {
+        "tag": args.tag, "preset": args.preset, "constants": json.dumps(constants, sort_keys=True),
+        "p": args.p, "n_train": args.n_train, "train": json.dumps(train_kw, sort_keys=True),
+        "seeds": f"{min(args.seeds)}-{max(args.seeds)}", "n_seeds": len(args.seeds),
+        "mmoe_lt_sb": mm_sb, "full_order": full,
+        "mse_mmoe": round(wide.mmoe.mean(), 4), "mse_omoe": round(wide.omoe.mean(), 4),
+        "mse_sb": round(wide.shared_bottom.mean(), 4),
+        "sec_per_model_median": round(runs.seconds.median(), 2),
+        "sec_per_model_max": round(runs.seconds.max(), 2),
+        "label_r_median": round(runs.label_r.median(), 3),
+        "load_avg_end": round(os.getloadavg()[0], 2),
+        "note": args.note,
+    }
+    print(json.dumps(summary))
+    if not args.dry:
+        runs.insert(0, "tag", args.tag)
+        _append(OUT / "teaching_runs.csv", runs)
+        _append(OUT / "teaching_search.csv", pd.DataFrame([summary]))
+    return runs
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    pp = sub.add_parser("paper")
+    pp.add_argument("--seeds", type=int, default=20)
+    tp = sub.add_parser("teaching")
+    tp.add_argument("--tag", required=True)
+    tp.add_argument("--preset", default="teaching")
+    tp.add_argument("--constants", default="", help='JSON overrides, e.g. {"scale": 1.0}')
+    tp.add_argument("--train", default="", help="JSON kwargs for train_and_evaluate")
+    tp.add_argument("--p", type=float, default=0.5)
+    tp.add_argument("--n-train", type=int, default=None)
+    tp.add_argument("--n-test", type=int, default=None)
+    tp.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    tp.add_argument("--note", default="")
+    tp.add_argument("--dry", action="store_true")
+    args = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.cmd == "paper":
+        df = paper_table(args.seeds)
+        print(df.to_string(index=False))
+        df.to_csv(OUT / "paper_preset_r.csv", index=False)
+    else:
+        from mmoe_lab.experiments import LIVE_BUDGET
+
+        args.n_train = args.n_train or LIVE_BUDGET["n_train"]
+        args.n_test = args.n_test or LIVE_BUDGET["n_test"]
+        teaching_run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
