@@ -117,7 +117,7 @@ TASK_GROUPS: dict[int, tuple[str, str]] = {1: ("income", "marital"), 2: ("educat
 _LABEL_SOURCE = {"income": "income", "marital": "marital_stat", "education": "education"}
 
 _HOW_TO_GET = (
-    f"Get both files with `load_census_income(download=True)` (fetches {CENSUS_URL}), or download them "
+    f"To get the files: `load_census_income(download=True)` (fetches {CENSUS_URL}), or download them "
     f"from {CENSUS_PAGE} and point `data_dir` or the MMOE_LAB_DATA_DIR environment variable at the folder."
 )
 
@@ -188,7 +188,7 @@ def read_census_file(path: str | os.PathLike, expected_rows: int | None = None) 
 
     def fail(what: str) -> CensusDataError:
         return CensusDataError(
-            f"{name} (in {path.parent}) {what}. Delete it and get a fresh copy: {_HOW_TO_GET}"
+            f"{name} (in {path.parent}) {what}. Delete it and get a fresh copy. {_HOW_TO_GET}"
         )
 
     try:
@@ -202,7 +202,8 @@ def read_census_file(path: str | os.PathLike, expected_rows: int | None = None) 
         raw = raw.replace(b"\r\n", b"\n")
     raw = raw.rstrip(b" \n")
     if not raw:
-        raise fail(f"is empty; expected {expected_rows or 'some'} rows of {len(CENSUS_COLUMNS)} fields")
+        raise fail(f"is empty; expected {f'{expected_rows:,}' if expected_rows else 'some'} rows of "
+                   f"{len(CENSUS_COLUMNS)} fields")
     buf = np.frombuffer(raw, dtype=np.uint8)
     line_ends = np.append(np.flatnonzero(buf == ord("\n")), buf.size)
     commas = np.flatnonzero(buf == ord(","))

@@ -384,7 +384,15 @@ def tensorboard_callback(log_dir: str | None = None) -> keras.callbacks.TensorBo
     """A TensorBoard callback writing to ``log_dir`` (default: a new temporary folder).
 
     Look at it with ``tensorboard --logdir <callback.log_dir>``.
+
+    Raises:
+        ImportError: the ``tensorboard`` package is not installed (TensorFlow no longer
+            installs it; ``pip install tensorboard``).
     """
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ImportError("the TensorBoard callback needs the `tensorboard` package: pip install tensorboard")
     return keras.callbacks.TensorBoard(log_dir or tempfile.mkdtemp(prefix="mmoe_lab_tb_"))
 
 
