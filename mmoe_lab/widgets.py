@@ -75,22 +75,23 @@ def correlation_panel(correlation: float = 0.5, *, preset: str = "teaching", n_s
 
     Each redraw samples ``n_samples`` rows from the generator (same ``seed``, so only ``p``
     changes), computes Pearson and Spearman r, and draws :func:`plots.plot_label_scatter`.
-    ``panel.state`` holds ``p``, ``preset``, ``pearson``, ``spearman`` and ``seconds`` (the
-    callback's wall time).
+    ``panel.state`` holds ``p``, ``preset``, ``pearson``, ``spearman``, ``seconds`` (the
+    callback's wall time) and ``cpu_seconds`` (its CPU time: the wall time on an idle machine,
+    and unlike wall time not inflated when other processes share the cores).
     """
     p = _slider("p", correlation, 0.0, 1.0, 0.05)
     pre = widgets.Dropdown(options=list(_presets()), value=preset, description="preset")
     panel = Panel("correlation_panel", {"p": p, "preset": pre})
 
     def redraw(p: float, preset: str) -> None:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         _, y = make_correlated_tasks(n_samples, correlation=p, preset=preset, random_state=seed)
         corr = label_correlation(y)
         pear, spear = float(corr["pearson"].iloc[0, 1]), float(corr["spearman"].iloc[0, 1])
         panel.show_figure(plots.plot_label_scatter(y, title=f"p = {p:.2f}, preset {preset!r}"))
         panel.status.value = f"label Pearson r = {pear:.3f} · Spearman r = {spear:.3f}"
         panel.state = {"p": p, "preset": preset, "pearson": pear, "spearman": spear,
-                       "seconds": time.perf_counter() - start}
+                       "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu_start}
 
     panel.children = (*panel.children, widgets.interactive_output(redraw, {"p": p, "preset": pre}))
     return panel
@@ -225,3 +226,68 @@ def mmoe_panel(correlation: float = 0.5, num_experts: int = 8, *, initial_gates:
         panel.show_figure(plots.plot_gate_heatmaps({f"p = {correlation:.2f}, E = {num_experts}":
                                                     np.asarray(initial_gates)}))
     return panel
+
+
+# ---- correlation sweep (05) ----
+# Notebook 05 (issue 4): browse the precomputed study; no training, so it redraws instantly.
+
+
+def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 0.5,
+                models: tuple[str, ...] = ("shared_bottom", "omoe", "mmoe"), n_train: str = "10000") -> Panel:
+    """Choose the preset, the correlation and the models; redraws Fig. 4's curves and Fig. 5's
+    histogram for that choice from the stored study.
+
+    Args:
+        results: the tidy study table (:func:`mmoe_lab.study.load_results`).
+
+    ``panel.state`` holds ``preset``, ``p``, ``models`` and ``means`` (mean final test MSE per
+    shown model).
+    """
+    from .study import mean_curves, run_table
+
+    curves = mean_curves(results)
+    per_run = run_table(results)
+    presets = sorted(results["preset"].unique())
+    corrs = sorted(float(c) for c in results["correlation"].unique())
+    controls = {
+        "preset": widgets.Dropdown(options=presets, value=preset, description="preset"),
+        "p": widgets.Dropdown(options=corrs, value=correlation, description="p"),
+        "models": widgets.SelectMultiple(options=list(plots.ARCH_LABELS), value=tuple(models),
+                                         description="models", rows=3),
+    }
+    panel = Panel("study_panel", controls)
+
+    def redraw(preset: str, p: float, models: tuple[str, ...]) -> None:
+        shown = tuple(m for m in plots.ARCH_LABELS if m in models)
+        if not shown:
+            panel.status.value = "choose at least one model"
+            return
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.0))
+        sel = curves[(curves["preset"] == preset) & (curves["n_train"] == n_train)
+                     & np.isclose(curves["correlation"], p)]
+        runs = per_run.xs((preset, n_train, p), level=["preset", "n_train", "correlation"])
+        hi = float(np.nanquantile(runs[list(shown)].to_numpy(), 0.99))
+        means = {}
+        for m in shown:
+            c = sel[sel["model"] == m]
+            axes[0].plot(c["step"], c["mean"], color=plots.ARCH_COLORS[m], label=plots.ARCH_LABELS[m])
+            axes[0].fill_between(c["step"], c["q25"], c["q75"], color=plots.ARCH_COLORS[m], alpha=0.15, lw=0)
+            axes[1].hist(runs[m].clip(upper=hi), bins=np.linspace(0, hi, 31), color=plots.ARCH_COLORS[m], alpha=0.45)
+            means[m] = float(runs[m].mean())
+        axes[0].set(xlabel="training step", ylabel="test MSE", title=f"{preset!r}, p = {p:g}: mean curve")
+        axes[1].set(xlabel="final test MSE", ylabel="runs", title=f"{len(runs)} runs")
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        panel.show_figure(fig)
+        panel.status.value = " · ".join(f"{plots.ARCH_LABELS[m]} {v:.3f}" for m, v in means.items())
+        panel.state = {"preset": preset, "p": p, "models": shown, "means": means}
+
+    panel.children = (*panel.children,
+                      widgets.interactive_output(redraw, {"preset": controls["preset"], "p": controls["p"],
+                                                          "models": controls["models"]}))
+    return panel
+
+
+__all__ += ["study_panel"]
