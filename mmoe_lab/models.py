@@ -30,6 +30,19 @@ __all__ = [
     "esmm_targets",
     "roc_auc",
     "extraction_gates",
+    "VIDEO_TASK_SPECS",
+    "constant_baseline_losses",
+    "run_video_variant",
+    "VIDEO_BUDGET",
+    "VIDEO_VARIANTS",
+    "compare_video_variants",
+    "EXTRACTION_BUDGET",
+    "MTL_ARCHS",
+    "compare_with_single_task",
+    "mtl_gain",
+    "FUNNEL_BUDGET",
+    "FUNNEL_MODELS",
+    "compare_funnel_models",
 ]
 
 ARCHITECTURES = ("shared_bottom", "omoe", "mmoe")
@@ -546,3 +559,318 @@ def extraction_gates(model: keras.Model, x, level: int = -1):
     gates = keras.ops.convert_to_numpy(layer.gate_weights(inputs))
     names = [f"task{t}" for t in range(layer.num_tasks)] + (["shared"] if layer.shared_output else [])
     return gates, layer.expert_names(), names
+
+
+# ---- 07: the video scenario runner ------------------------------------------------------------
+
+#: Task specs of the video scenario (:func:`mmoe_lab.scenarios.make_video_tasks`).
+VIDEO_TASK_SPECS = (TaskSpec("watched", "binary"), TaskSpec("watch_time"), TaskSpec("rating"))
+
+
+def constant_baseline_losses(y: dict[str, Any], tasks: Sequence[TaskSpec]) -> dict[str, float]:
+    """Loss of the best constant prediction per task: label variance (MSE) or the entropy of
+    the base rate (cross-entropy). A model's loss starts near this, so ``1 / it`` is a
+    hand-set weight that brings every task's loss to about 1."""
+    import numpy as np
+
+    out = {}
+    for t in tasks:
+        v = np.asarray(y[t.name], dtype="float64")
+        if t.kind == "regression":
+            out[t.name] = float(v.var())
+        else:
+            p = float(np.clip(v.mean(), 1e-7, 1 - 1e-7))
+            out[t.name] = float(-(p * np.log(p) + (1 - p) * np.log(1 - p)))
+    return out
+
+
+def run_video_variant(
+    data: dict[str, Any],
+    target: str = "log",
+    weighting: str = "equal",
+    *,
+    epochs: int = 8,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    num_experts: int = 4,
+    expert_units: int = 16,
+    seed: int = 0,
+    probe_size: int = 512,
+) -> dict[str, Any]:
+    """Train one MMoE on the video scenario and measure what notebook 07 compares.
+
+    Args:
+        data: from :func:`mmoe_lab.scenarios.make_video_splits`.
+        target: ``"raw"`` (watch time in seconds) or ``"log"`` (``log`` seconds).
+        weighting: ``"equal"`` (all 1), ``"hand"`` (``1 / constant_baseline_losses``) or
+            ``"uncertainty"`` (:class:`UncertaintyWeightedModel`, Kendall et al.).
+        epochs, batch_size, learning_rate, num_experts, expert_units: the training budget.
+        seed: weight initialisation and batch order.
+        probe_size: rows of the training set used for the initial loss / gradient probe.
+
+    Returns:
+        dict with ``model``, ``history`` (DataFrame), ``initial_loss`` and ``grad_norm``
+        (per task, at initialisation, on the MMoE layer's weights), ``loss_weights`` (the
+        weights used; final learned ones for ``"uncertainty"``) and ``metrics``: test
+        ``watched_auc``, ``watch_time_spearman`` (rank correlation with the true seconds),
+        ``watch_time_rmse_log`` (RMSE in log seconds; raw predictions clipped at 1 s) and
+        ``rating_rmse``.
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    if target not in ("raw", "log"):
+        raise ValueError(f"`target` should be 'raw' or 'log'. Received: target={target!r}")
+    if weighting not in ("equal", "hand", "uncertainty"):
+        raise ValueError(f"`weighting` should be 'equal', 'hand' or 'uncertainty'. Received: weighting={weighting!r}")
+    y_tr = dict(data["y_train"])
+    if target == "log":
+        y_tr["watch_time"] = np.log(y_tr["watch_time"])
+    tasks = list(VIDEO_TASK_SPECS)
+    if weighting == "hand":
+        base = constant_baseline_losses(y_tr, tasks)
+        tasks = [TaskSpec(t.name, t.kind, 1.0 / base[t.name]) for t in tasks]
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    d = data["x_train"].shape[1]
+    net = build_model("mmoe", tasks, d, num_experts=num_experts, expert_units=expert_units,
+                      learning_rate=learning_rate, compile=weighting != "uncertainty")
+    model = net
+    if weighting == "uncertainty":
+        model = UncertaintyWeightedModel.from_tasks(net, tasks)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      metrics={t.name: t.metrics() for t in tasks})
+    xp = data["x_train"][:probe_size]
+    yp = {k: v[:probe_size] for k, v in y_tr.items()}
+    initial = [float(v) for v in task_losses(yp, net(xp), tasks)]
+    grads = task_gradient_norms(net, xp, yp, tasks)
+    hist = model.fit(data["x_train"], y_tr, epochs=epochs, batch_size=batch_size, verbose=0)
+    pred = net.predict(data["x_test"], verbose=0, batch_size=4096)
+    y_te = data["y_test"]
+    wt = pred["watch_time"][:, 0].astype("float64")
+    wt_log = wt if target == "log" else np.log(np.maximum(wt, 1.0))
+    metrics = {
+        "watched_auc": roc_auc(y_te["watched"], pred["watched"]),
+        "watch_time_spearman": float(spearmanr(wt, y_te["watch_time"])[0]),
+        "watch_time_rmse_log": float(np.sqrt(np.mean((wt_log - np.log(y_te["watch_time"])) ** 2))),
+        "rating_rmse": float(np.sqrt(np.mean((pred["rating"][:, 0] - y_te["rating"]) ** 2))),
+    }
+    weights = model.task_weights() if weighting == "uncertainty" else {t.name: t.loss_weight for t in tasks}
+    history = pd.DataFrame(hist.history)
+    history.index.name = "epoch"
+    return {"model": model, "history": history, "metrics": metrics, "loss_weights": weights,
+            "initial_loss": dict(zip([t.name for t in tasks], initial, strict=True)), "grad_norm": grads}
+
+
+#: The live budget of notebook 07 (also used by ``scripts/check_advanced_claims.py 07``).
+VIDEO_BUDGET: dict[str, Any] = {"n_train": 4000, "n_test": 2000, "epochs": 10, "learning_rate": 1e-2}
+#: The (target, weighting) variants notebook 07 compares.
+VIDEO_VARIANTS = (("raw", "equal"), ("raw", "hand"), ("log", "equal"), ("log", "hand"), ("log", "uncertainty"))
+
+
+def compare_video_variants(seed: int = 0, variants: Sequence[tuple[str, str]] = VIDEO_VARIANTS,
+                           callback: Any = None) -> Any:
+    """Run :func:`run_video_variant` for each variant on one seed's data (:data:`VIDEO_BUDGET`).
+
+    Args:
+        seed: data and initialisation seed.
+        variants: ``(target, weighting)`` pairs.
+        callback: optional ``f(variant, result)`` called after each run (e.g. to keep models).
+
+    Returns:
+        DataFrame, one row per variant: ``seed, target, weighting``, the four test metrics,
+        ``grad_<task>`` (initial gradient norms), ``loss0_<task>`` (initial losses) and
+        ``w_<task>`` (loss weights; learned ones for uncertainty).
+    """
+    import pandas as pd
+
+    from .scenarios import make_video_splits
+
+    b = VIDEO_BUDGET
+    data = make_video_splits(b["n_train"], b["n_test"], random_state=seed)
+    rows = []
+    for target, weighting in variants:
+        r = run_video_variant(data, target, weighting, epochs=b["epochs"], learning_rate=b["learning_rate"], seed=seed)
+        if callback is not None:
+            callback((target, weighting), r)
+        rows.append({"seed": seed, "target": target, "weighting": weighting, **r["metrics"],
+                     **{f"grad_{k}": v for k, v in r["grad_norm"].items()},
+                     **{f"loss0_{k}": v for k, v in r["initial_loss"].items()},
+                     **{f"w_{k}": v for k, v in r["loss_weights"].items()}})
+    return pd.DataFrame(rows)
+
+
+# ---- 08: MTL gain over single-task, per architecture -----------------------------------------
+
+#: The live budget of notebook 08 (also used by ``scripts/check_advanced_claims.py 08``).
+EXTRACTION_BUDGET: dict[str, Any] = {"n_train": 4000, "n_test": 2000, "n_features": 20, "correlation": 0.2,
+                                     "epochs": 15, "batch_size": 256, "learning_rate": 3e-3, "expert_units": 8}
+#: Architectures notebook 08 compares with the single-task baselines.
+MTL_ARCHS = ("mmoe", "cgc", "ple", "stacked_mmoe")
+
+
+def _fit_mse(model: keras.Model, data: dict[str, Any], names: Sequence[str], budget: dict[str, Any]) -> dict[str, float]:
+    y_tr = {n: data["y_train"][:, i] for i, n in enumerate(names)}
+    model.fit(data["x_train"], y_tr, epochs=budget["epochs"], batch_size=budget["batch_size"], verbose=0)
+    pred = model.predict(data["x_test"], verbose=0, batch_size=4096)
+    return {n: float(((pred[n][:, 0] - data["y_test"][:, i]) ** 2).mean()) for i, n in enumerate(names)}
+
+
+def compare_with_single_task(seed: int = 0, archs: Sequence[str] = MTL_ARCHS, budget: dict[str, Any] | None = None,
+                             keep_models: dict[str, keras.Model] | None = None) -> Any:
+    """Per-task test MSE of single-task baselines and of each multi-task architecture.
+
+    Data: :func:`~mmoe_lab.synthetic.make_task_splits` (``"teaching"`` preset, two tasks,
+    ``budget["correlation"]``, seed ``seed``). The single-task baseline of task ``t`` is a
+    one-task MMoE of the same size as the multi-task one (8 experts × ``expert_units``), trained on
+    task ``t`` alone. Multi-task models: ``"mmoe"`` (8 experts), ``"cgc"`` (4 shared + 2 per
+    task), ``"ple"`` and ``"stacked_mmoe"`` (two levels of those 8 experts).
+
+    Args:
+        seed: data and initialisation seed.
+        archs: multi-task architectures to train.
+        budget: defaults to :data:`EXTRACTION_BUDGET`.
+        keep_models: if a dict, trained models are stored in it by name.
+
+    Returns:
+        long DataFrame ``seed, arch, task, mse, params`` (``arch="single"`` for the baselines).
+    """
+    import pandas as pd
+
+    from .synthetic import make_task_splits
+
+    b = dict(EXTRACTION_BUDGET, **(budget or {}))
+    data = make_task_splits(b["n_train"], b["n_test"], b["correlation"], n_features=b["n_features"],
+                            random_state=seed)
+    names = ["task_0", "task_1"]
+    d = data["x_train"].shape[1]
+    rows = []
+    for i, name in enumerate(names):
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        model = build_model("mmoe", [TaskSpec(name)], d, expert_units=b["expert_units"], learning_rate=b["learning_rate"])
+        single = {"x_train": data["x_train"], "x_test": data["x_test"],
+                  "y_train": data["y_train"][:, i : i + 1], "y_test": data["y_test"][:, i : i + 1]}
+        mse = _fit_mse(model, single, [name], b)
+        rows.append({"seed": seed, "arch": "single", "task": name, "mse": mse[name], "params": model.count_params()})
+        if keep_models is not None:
+            keep_models[f"single_{name}"] = model
+    for arch in archs:
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        if arch == "mmoe":
+            model = build_model("mmoe", 2, d, expert_units=b["expert_units"], learning_rate=b["learning_rate"])
+        else:
+            model = build_extraction_model(arch, 2, d, num_shared_experts=4, num_specific_experts=2,
+                                           expert_units=b["expert_units"], learning_rate=b["learning_rate"])
+        mse = _fit_mse(model, data, names, b)
+        for name in names:
+            rows.append({"seed": seed, "arch": arch, "task": name, "mse": mse[name], "params": model.count_params()})
+        if keep_models is not None:
+            keep_models[arch] = model
+    return pd.DataFrame(rows)
+
+
+def mtl_gain(results: Any) -> Any:
+    """Per-task MTL gain over single-task: ``100 · (MSE_single − MSE_arch) / MSE_single``.
+
+    Args:
+        results: the long DataFrame of :func:`compare_with_single_task` (any number of seeds).
+
+    Returns:
+        DataFrame ``seed, arch, task, gain`` (positive = the multi-task model is better).
+    """
+    single = results[results["arch"] == "single"].set_index(["seed", "task"])["mse"]
+    mtl = results[results["arch"] != "single"].copy()
+    base = single.loc[list(zip(mtl["seed"], mtl["task"], strict=True))].to_numpy()
+    mtl["gain"] = 100.0 * (base - mtl["mse"].to_numpy()) / base
+    return mtl[["seed", "arch", "task", "gain"]].reset_index(drop=True)
+
+
+# ---- 09: the funnel: naive CVR, ESMM, MMoE ------------------------------------------------------
+
+#: The live budget of notebook 09 (also used by ``scripts/check_advanced_claims.py 09``).
+FUNNEL_BUDGET: dict[str, Any] = {"n_train": 20000, "n_test": 10000, "n_features": 16, "correlation": 0.0,
+                                 "ctr": 0.1, "cvr": 0.2, "epochs": 8, "batch_size": 256, "learning_rate": 3e-3}
+#: The models notebook 09 compares.
+FUNNEL_MODELS = ("naive_cvr", "esmm", "mmoe", "esmm_bent")
+
+
+def _cvr_scores(pred_cvr, y_test: dict[str, Any]) -> dict[str, float]:
+    import numpy as np
+
+    p = np.asarray(pred_cvr, dtype="float64").reshape(-1)
+    true = np.asarray(y_test["p_cvr"], dtype="float64")
+    clicked = y_test["click"] == 1
+    return {
+        "cvr_auc_all": roc_auc(y_test["conversion_if_clicked"], p),
+        "cvr_auc_clicked": roc_auc(y_test["conversion"][clicked], p[clicked]),
+        "cvr_mean_pred": float(p.mean()),
+        "cvr_mean_true": float(true.mean()),
+        "cvr_mae": float(np.abs(p - true).mean()),
+    }
+
+
+def compare_funnel_models(seed: int = 0, models: Sequence[str] = FUNNEL_MODELS, budget: dict[str, Any] | None = None,
+                          keep: dict[str, Any] | None = None) -> Any:
+    """Train the CVR models of notebook 09 on one synthetic funnel and score them on all impressions.
+
+    * ``"naive_cvr"``: a one-task MMoE (binary) trained on **clicked impressions only**,
+      label = conversion (the usual CVR model: sample-selection bias and few samples).
+    * ``"esmm"``: :func:`build_esmm`, losses on pCTR (click) and pCTCVR = pCTR × pCVR
+      (conversion) over **all** impressions; pCVR is the CVR tower.
+    * ``"mmoe"``: a two-task MMoE (CTR and CVR as parallel tasks); the CTR loss on all
+      impressions, the CVR loss only on clicked ones (``sample_weight`` = click).
+    * ``"esmm_bent"``: ESMM's network with its loss bent to parallel tasks: CVR head trained
+      directly against the observed conversion on every impression.
+
+    Scored on the test impressions, all of them, against the generator's ground truth:
+    ``cvr_auc_all`` (AUC against the counterfactual "would convert if clicked" labels),
+    ``cvr_auc_clicked`` (AUC on clicked test rows only, what a log lets you measure),
+    ``cvr_mean_pred`` vs ``cvr_mean_true`` and ``cvr_mae`` (mean |pCVR − true pCVR|).
+
+    Returns:
+        DataFrame, one row per model, with those columns and ``n_train_rows`` (rows the CVR
+        loss saw).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .scenarios import make_funnel_splits
+
+    b = dict(FUNNEL_BUDGET, **(budget or {}))
+    data = make_funnel_splits(b["n_train"], b["n_test"], b["n_features"], b["correlation"], ctr=b["ctr"],
+                              cvr=b["cvr"], random_state=seed)
+    x, y = data["x_train"], data["y_train"]
+    d = x.shape[1]
+    fit = {"epochs": b["epochs"], "batch_size": b["batch_size"], "verbose": 0}
+    rows = []
+    for name in models:
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        n_rows = len(x)
+        if name == "naive_cvr":
+            clicked = y["click"] == 1
+            model = build_model("mmoe", [TaskSpec("cvr", "binary")], d, learning_rate=b["learning_rate"])
+            model.fit(x[clicked], {"cvr": y["conversion"][clicked]}, **fit)
+            n_rows = int(clicked.sum())
+        elif name in ("esmm", "esmm_bent"):
+            train_on = "ctcvr" if name == "esmm" else "cvr"
+            model = build_esmm(d, learning_rate=b["learning_rate"], train_on=train_on)
+            model.fit(x, esmm_targets(y["click"], y["conversion"], train_on=train_on), **fit)
+            if name == "esmm":
+                n_rows = len(x)
+        elif name == "mmoe":
+            model = build_model("mmoe", [TaskSpec("ctr", "binary"), TaskSpec("cvr", "binary")], d,
+                                learning_rate=b["learning_rate"])
+            model.fit(x, {"ctr": y["click"], "cvr": y["conversion"]},
+                      sample_weight={"ctr": np.ones_like(y["click"]), "cvr": y["click"]}, **fit)
+            n_rows = int(y["click"].sum())
+        else:
+            raise ValueError(f"unknown model {name!r}; expected one of {FUNNEL_MODELS}")
+        pred = model.predict(data["x_test"], verbose=0, batch_size=4096)
+        if keep is not None:
+            keep[name] = {"model": model, "pred": pred}
+        rows.append({"seed": seed, "model": name, "n_train_rows": n_rows, **_cvr_scores(pred["cvr"], data["y_test"])})
+    return pd.DataFrame(rows)

@@ -18,6 +18,8 @@ __all__ = [
     "plot_label_scatter", "plot_label_scatter_grid", "plot_pearson_vs_spearman", "plot_fig2",
     "plot_loss_curves", "plot_gate_bars", "plot_gate_heatmaps", "plot_consultation",
     "plot_model_comparison",
+    # 07-09 (issue 7)
+    "plot_watch_time", "plot_gradient_norms", "plot_mtl_gain", "plot_cvr_calibration",
 ]
 
 
@@ -292,3 +294,321 @@ def plot_model_comparison(results: Any, paper: dict[str, float] | None = None, t
     if paper:
         ax.legend(fontsize=8)
     return fig
+
+
+# ---- 07-09 ----
+# Mixed task types (07), beyond MMoE (08), ESMM vs MMoE (09); issue 7.
+
+
+def plot_watch_time(watch_time: Any) -> Figure:
+    """Histogram of a heavy-tailed duration in seconds (left) and in log seconds (right).
+
+    Args:
+        watch_time: ``(n,)`` positive durations.
+    """
+    t = _as_array(watch_time, 1, "watch_time", "(n,)")
+    if not (t > 0).all():
+        raise ValueError("`watch_time` should be positive (seconds)")
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.0))
+    axes[0].hist(t, bins=80, color="#1f77b4")
+    axes[0].set(xlabel="watch time (s)", ylabel="count", title=f"raw: max {t.max():,.0f} s, median {np.median(t):.0f} s")
+    axes[1].hist(np.log(t), bins=60, color="#d62728")
+    axes[1].set(xlabel="log watch time", title="log: close to a bell curve")
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradient_norms(table: Any, tasks: Sequence[str] = ("watched", "watch_time", "rating")) -> Figure:
+    """Per-task gradient norm on the shared (MMoE) parameters at initialisation, log scale.
+
+    Args:
+        table: DataFrame with a ``target`` column and ``grad_<task>`` columns (one row per
+            target, e.g. from :func:`mmoe_lab.models.compare_video_variants`).
+    """
+    fig, ax = plt.subplots(figsize=(5.6, 3.2))
+    targets = list(dict.fromkeys(table["target"]))
+    width = 0.8 / len(targets)
+    colors = ["#1f77b4", "#d62728", "#2ca02c"]
+    for i, target in enumerate(targets):
+        row = table[table["target"] == target].iloc[0]
+        vals = [row[f"grad_{t}"] for t in tasks]
+        ax.bar(np.arange(len(tasks)) + (i - (len(targets) - 1) / 2) * width, vals, width,
+               color=colors[i % len(colors)], label=f"watch time: {target}")
+    ax.set_yscale("log")
+    ax.set(xticks=range(len(tasks)), xticklabels=list(tasks), ylabel="‖∂L_task/∂θ_shared‖ (log scale)",
+           title="who pulls on the shared experts at initialisation")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_mtl_gain(gains: Any, order: Sequence[str] | None = None) -> Figure:
+    """Per-task MTL gain over the single-task baseline (% lower test MSE), one panel per task.
+
+    Args:
+        gains: long DataFrame with columns ``arch, task, seed, gain`` (gain in %, positive =
+            better than single-task).
+        order: architecture order on the x axis.
+    """
+    tasks = list(dict.fromkeys(gains["task"]))
+    order = list(order) if order is not None else list(dict.fromkeys(gains["arch"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.0 * len(tasks), 3.2), sharey=True, squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        sub = gains[gains["task"] == task]
+        sns.barplot(data=sub, x="arch", y="gain", order=order, ax=ax, color="#9ecae1", errorbar=None)
+        sns.stripplot(data=sub, x="arch", y="gain", order=order, ax=ax, color="k", size=4, jitter=0.15)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set(title=task, xlabel="", ylabel="MTL gain over single-task (%)")
+        ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cvr_calibration(true_p: Any, predictions: dict[str, Any], bins: int = 10) -> Figure:
+    """Binned predicted pCVR against the true conversion propensity, over all impressions.
+
+    Args:
+        true_p: ``(n,)`` ground-truth pCVR from the generator.
+        predictions: model label → ``(n,)`` predicted pCVR.
+        bins: number of quantile bins of the true propensity.
+    """
+    p = _as_array(true_p, 1, "true_p", "(n,)")
+    edges = np.quantile(p, np.linspace(0, 1, bins + 1))
+    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, bins - 1)
+    centers = np.array([p[idx == b].mean() for b in range(bins)])
+    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    ax.plot([0, centers.max()], [0, centers.max()], color="k", lw=0.8, ls=":", label="perfect")
+    for label, pred in predictions.items():
+        q = np.asarray(pred).reshape(-1)
+        ax.plot(centers, [q[idx == b].mean() for b in range(bins)], marker="o", lw=1.8, label=label)
+    ax.set(xlabel="true pCVR (bin mean)", ylabel="predicted pCVR (bin mean)",
+           title="CVR over all impressions")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# ---- 10 ----
+# Census-income (10); issue 8.
+
+
+def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
+    """Our income AUC per architecture beside the paper's Table 1 (mean and best).
+
+    Args:
+        comparison: DataFrame indexed by arch with ``income AUC (ours)``, ``income mean (paper)``
+            and ``income best (paper)``, as from :func:`mmoe_lab.features.paper_comparison`.
+        seeds: optional DataFrame with columns ``model`` and ``income AUC`` (one row per seed and
+            arch) drawn as dots, e.g. the output of ``scripts/census_seed_check.py``.
+    """
+    need = {"income AUC (ours)", "income mean (paper)", "income best (paper)"}
+    if not need <= set(comparison.columns):
+        raise ValueError(f"`comparison` should have columns {sorted(need)}. Received {list(comparison.columns)}")
+    archs = [a for a in ARCH_LABELS if a in set(comparison.index)]
+    fig, ax = plt.subplots(figsize=(5.2, 3.2))
+    for i, arch in enumerate(archs):
+        row = comparison.loc[arch]
+        ax.bar(i - 0.18, row["income AUC (ours)"], width=0.34, color=ARCH_COLORS[arch], alpha=0.85,
+               label="ours (this run)" if i == 0 else None)
+        ax.bar(i + 0.18, row["income mean (paper)"], width=0.34, color="w", edgecolor=ARCH_COLORS[arch],
+               hatch="//", label="paper, mean" if i == 0 else None)
+        ax.plot(i + 0.18, row["income best (paper)"], "v", color="k", ms=6, label="paper, best" if i == 0 else None)
+        if seeds is not None:
+            vals = seeds.loc[seeds["model"] == arch, "income AUC"].to_numpy()
+            ax.plot(np.full(len(vals), i - 0.18), vals, "o", color="k", ms=2.5, alpha=0.7,
+                    label="ours, other seeds" if i == 0 else None)
+    low = min(comparison["income AUC (ours)"].min(), comparison["income mean (paper)"].min())
+    ax.set(xticks=range(len(archs)), xticklabels=[ARCH_LABELS[a] for a in archs], ylabel="income AUC (test)",
+           ylim=(np.floor(low * 100) / 100 - 0.01, 0.95), title="Census-income, group 1: income task")
+    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    return fig
+
+
+# ---- correlation sweep (05) ----
+# Figures of notebook 05 (issue 4): the paper's Figs. 4 and 5 from the study in data/study/.
+
+
+def plot_fig4_curves(curves: Any, preset: str, correlations: Sequence[float] = (0.5, 0.9, 1.0),
+                     models: Sequence[str] = ("shared_bottom", "omoe", "mmoe"), n_train: str = "10000",
+                     paper: bool = True) -> Figure:
+    """The paper's Fig. 4: mean test-loss curve per model (band: 25–75% of runs), one panel per p.
+
+    Args:
+        curves: long DataFrame from :func:`mmoe_lab.study.mean_curves` (columns preset, n_train,
+            model, correlation, step, mean, q25, q75, runs).
+        paper: mark the paper's final losses (:data:`PAPER_FIG4`) as dashed lines.
+    """
+    sel = curves[(curves["preset"] == preset) & (curves["n_train"] == n_train)]
+    if sel.empty:
+        raise ValueError(f"no curves for preset={preset!r}, n_train={n_train!r}")
+    fig, axes = plt.subplots(1, len(correlations), figsize=(3.2 * len(correlations), 3.1), sharey=True,
+                             squeeze=False)
+    for ax, p in zip(axes[0], correlations):
+        for model in models:
+            c = sel[(sel["model"] == model) & np.isclose(sel["correlation"], p)]
+            if c.empty:
+                continue
+            ax.plot(c["step"], c["mean"], color=ARCH_COLORS[model], label=f"{ARCH_LABELS[model]} (n={c['runs'].iloc[0]})")
+            ax.fill_between(c["step"], c["q25"], c["q75"], color=ARCH_COLORS[model], alpha=0.15, lw=0)
+            if paper and p in PAPER_FIG4:
+                ax.axhline(PAPER_FIG4[p][model], color=ARCH_COLORS[model], ls="--", lw=0.9)
+        ax.set(title=f"p = {p:g}", xlabel="training step")
+    axes[0, 0].set_ylabel("test MSE (mean over runs)")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"Fig. 4, preset {preset!r}, {n_train} samples (dashed: paper's final loss)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fig5_hist(per_run: Any, preset: str, correlations: Sequence[float] = (0.5, 0.9, 1.0),
+                   models: Sequence[str] = ("shared_bottom", "omoe", "mmoe"), n_train: str = "10000",
+                   bins: int = 30) -> Figure:
+    """The paper's Fig. 5: histograms of the final test loss over runs, one panel per p.
+
+    Args:
+        per_run: DataFrame from :func:`mmoe_lab.study.run_table` (index preset, n_train,
+            correlation, seed; one column per model).
+    """
+    sel = per_run.xs((preset, n_train), level=["preset", "n_train"])
+    fig, axes = plt.subplots(1, len(correlations), figsize=(3.2 * len(correlations), 3.1), squeeze=False)
+    hi = float(np.nanquantile(sel[list(models)].to_numpy(), 0.99))
+    edges = np.linspace(0, hi, bins + 1)
+    for ax, p in zip(axes[0], correlations):
+        g = sel[np.isclose(sel.index.get_level_values("correlation"), p)]
+        for model in models:
+            ax.hist(g[model].dropna().clip(upper=hi), bins=edges, color=ARCH_COLORS[model], alpha=0.45,
+                    label=ARCH_LABELS[model])
+        ax.set(title=f"p = {p:g}", xlabel="final test MSE")
+    axes[0, 0].set_ylabel("runs")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"Fig. 5, preset {preset!r}, {n_train} samples ({len(sel) // max(len(correlations), 1)} runs per p)",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_datasize(ours: Any, reference: Any = None) -> Figure:
+    """"Ordering holds in k of N" against training-set size (ours solid, design.md dashed).
+
+    Args:
+        ours, reference: DataFrames with columns ``n_train`` (``"10000"`` … ``"fresh"``),
+            ``MMoE<SB``, ``full ordering`` and ``N``.
+    """
+    order = ["10000", "100000", "1000000", "fresh"]
+    labels = {"10000": "10k", "100000": "100k", "1000000": "1M", "fresh": "fresh"}
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    for df, ls, who in ((ours, "-o", "ours"), (reference, "--s", "design.md")):
+        if df is None or len(df) == 0:
+            continue
+        d = df.set_index("n_train").reindex([o for o in order if o in set(df["n_train"])])
+        x = [order.index(o) for o in d.index]
+        ax.plot(x, d["MMoE<SB"] / d["N"], ls, color=ARCH_COLORS["mmoe"], label=f"MMoE < SB ({who})")
+        ax.plot(x, d["full ordering"] / d["N"], ls, color=ARCH_COLORS["omoe"], label=f"MMoE < OMoE < SB ({who})")
+    ax.set(xticks=range(len(order)), xticklabels=[labels[o] for o in order], ylim=(-0.03, 1.03),
+           xlabel="training samples per run (paper preset, p = 0.5)", ylabel="share of seeds")
+    ax.legend(fontsize=7)
+    return fig
+
+
+__all__ += ["plot_fig4_curves", "plot_fig5_hist", "plot_datasize"]
+
+
+# ---- gate diagnostics (06) ----
+# Figures of notebook 06 (gate collapse lab, issue 5): the numbers come from mmoe_lab.diagnostics.
+
+
+def plot_gate_mean_heatmap(gates: Any, task_names: Sequence[str] | None = None, title: str | None = None,
+                           ax: Any = None) -> Figure:
+    """Per-task gate heatmap: mean weight per (task, expert), each cell annotated ``mean ± std``.
+
+    Args:
+        gates: gate weights ``(B, T, E)``.
+        task_names: labels of the ``T`` rows.
+        ax: draw into this axes (default: a new figure).
+    """
+    g = _as_array(gates, 3, "gates", "(batch, tasks, experts)")
+    _, t, e = g.shape
+    names = list(task_names) if task_names is not None else [f"task {i}" for i in range(t)]
+    mean, std = g.mean(0), g.std(0)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(0.8 * e + 1.6, 0.75 * t + 1.2))
+    else:
+        fig = ax.figure
+    annot = np.array([[f"{mean[i, k]:.2f}\n±{std[i, k]:.2f}" for k in range(e)] for i in range(t)])
+    sns.heatmap(mean, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=annot, fmt="", annot_kws={"fontsize": 7},
+                xticklabels=range(e), yticklabels=names, cbar=False)
+    ax.set(xlabel="expert", title=title or "mean gate weight ± std over samples")
+    ax.tick_params(axis="y", rotation=0)
+    return fig
+
+
+def plot_gate_curves(histories: dict[str, Any], threshold: float = 0.99) -> Figure:
+    """Normalised gate entropy and polarisation rate against epoch, one colour per run.
+
+    Args:
+        histories: run label → a :class:`~mmoe_lab.diagnostics.GateMonitor` history
+            (columns ``epoch, task, entropy, polarization``); tasks get different line styles.
+        threshold: the polarisation threshold (for the axis label).
+    """
+    if not histories:
+        raise ValueError("`histories` should hold at least one run. Received an empty dict")
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2), sharex=True)
+    styles = ["-", "--", ":", "-."]
+    colors = sns.color_palette("tab10", len(histories))
+    for (label, hist), color in zip(histories.items(), colors, strict=True):
+        for k, (task, h) in enumerate(hist.groupby("task", sort=False)):
+            for ax, col in zip(axes, ("entropy", "polarization"), strict=True):
+                ax.plot(h["epoch"], h[col], styles[k % len(styles)], color=color, lw=1.8,
+                        label=f"{label} · {task}")
+    axes[0].set(xlabel="epoch (0 = before training)", ylabel="gate entropy H / log E", ylim=(-0.03, 1.03))
+    axes[1].set(xlabel="epoch (0 = before training)", ylabel=f"share of samples with max gate > {threshold}",
+                ylim=(-0.03, 1.03))
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def plot_utilization(gates: Any, title: str | None = None, dead_fraction: float = 0.1, ax: Any = None) -> Figure:
+    """Expert utilisation (share of all gate mass per expert) with the fair share ``1/E``.
+
+    Bars below ``dead_fraction / E`` (dead experts) are drawn in red.
+
+    Args:
+        gates: gate weights ``(B, T, E)``.
+        ax: draw into this axes (default: a new figure).
+    """
+    g = _as_array(gates, 3, "gates", "(batch, tasks, experts)")
+    e = g.shape[2]
+    util = g.sum((0, 1)) / g.sum()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(3.5, 0.45 * e + 1.5), 2.8))
+    else:
+        fig = ax.figure
+    colors = ["#d62728" if u < dead_fraction / e else "#1f77b4" for u in util]
+    ax.bar(range(e), util, color=colors)
+    ax.axhline(1 / e, color="k", lw=0.8, ls=":", label="fair share 1/E")
+    ax.set(xticks=range(e), xlabel="expert", ylabel="share of gate mass", title=title or "expert utilisation",
+           ylim=(0, max(0.3, float(util.max()) * 1.1)))
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_gate_diagnostics(result: dict[str, Any], title: str | None = None) -> Figure:
+    """One run of the collapse lab at a glance: gate heatmap, entropy/polarisation curves,
+    utilisation. ``result`` is a :func:`mmoe_lab.collapse.run_scenario` output (keys
+    ``gates``, ``task_names``, ``history``)."""
+    fig, axes = plt.subplots(1, 4, figsize=(13.0, 2.9), gridspec_kw={"width_ratios": [2.2, 1.3, 1.3, 1.5]})
+    plot_gate_mean_heatmap(result["gates"], result["task_names"], ax=axes[0], title="mean gate weight ± std")
+    hist = result["history"]
+    for k, (task, h) in enumerate(hist.groupby("task", sort=False)):
+        axes[1].plot(h["epoch"], h["entropy"], ["-", "--"][k % 2], color="#2ca02c", label=task)
+        axes[2].plot(h["epoch"], h["polarization"], ["-", "--"][k % 2], color="#d62728", label=task)
+    axes[1].set(xlabel="epoch", ylabel="entropy H / log E", ylim=(-0.03, 1.03))
+    axes[2].set(xlabel="epoch", ylabel="polarisation rate", ylim=(-0.03, 1.03))
+    axes[1].legend(fontsize=7)
+    plot_utilization(result["gates"], ax=axes[3])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["plot_gate_mean_heatmap", "plot_gate_curves", "plot_utilization", "plot_gate_diagnostics"]

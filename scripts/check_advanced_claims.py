@@ -1,0 +1,117 @@
+"""Check every claim notebooks 07-09 assert, over several seeds, and print the counts.
+
+Usage (from the repo root; several minutes on 2 CPU cores):
+
+    .venv/bin/python scripts/check_advanced_claims.py 07 --seeds 0 1 2 3 4
+    .venv/bin/python scripts/check_advanced_claims.py 08 --seeds 0 1 2 3 4
+    .venv/bin/python scripts/check_advanced_claims.py 09 --seeds 0 1 2 3 4
+
+Each notebook runs seed 0 live with the same settings (imported from here, so the notebook and
+the check cannot drift apart); this script reruns those settings on every seed and prints, per
+claim, on how many seeds it holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import pandas as pd
+
+def video_claims(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Claim name → boolean per seed."""
+    from mmoe_lab.models import VIDEO_VARIANTS
+
+    v = {(t, w): g.set_index("seed").sort_index() for (t, w), g in df.groupby(["target", "weighting"])}
+    raw, log, rawh, logh, logu = (v[k] for k in VIDEO_VARIANTS)
+    near = lambda a, b, tol: (a - b).abs() <= tol  # noqa: E731
+    return {
+        "raw: watch-time gradient >= 10x rating's and >= 100x watched's": (
+            (raw.grad_watch_time >= 10 * raw.grad_rating) & (raw.grad_watch_time >= 100 * raw.grad_watched)).values,
+        "log: watch-time gradient within 2x of rating's": (
+            (log.grad_watch_time <= 2 * log.grad_rating) & (log.grad_rating <= 2 * log.grad_watch_time)).values,
+        "log beats raw: watched AUC": (log.watched_auc > raw.watched_auc).values,
+        "log beats raw: watch-time Spearman": (log.watch_time_spearman > raw.watch_time_spearman).values,
+        "log beats raw: watch-time RMSE (log s)": (log.watch_time_rmse_log < raw.watch_time_rmse_log).values,
+        "log beats raw: rating RMSE": (log.rating_rmse < raw.rating_rmse).values,
+        "raw+hand weights: rating RMSE better than raw equal": (rawh.rating_rmse < raw.rating_rmse).values,
+        "raw+hand weights: watch-time Spearman below log equal": (
+            rawh.watch_time_spearman < log.watch_time_spearman).values,
+        "log+hand within 0.02 of log equal on all 4 metrics": np.all([
+            near(logh[m], log[m], 0.02).values for m in
+            ("watched_auc", "watch_time_spearman", "watch_time_rmse_log", "rating_rmse")], axis=0),
+        "log+uncertainty within 0.02 of log equal on all 4 metrics": np.all([
+            near(logu[m], log[m], 0.02).values for m in
+            ("watched_auc", "watch_time_spearman", "watch_time_rmse_log", "rating_rmse")], axis=0),
+        "uncertainty: learned weights ordered watched > rating > watch_time": (
+            (logu.w_watched > logu.w_rating) & (logu.w_rating > logu.w_watch_time)).values,
+    }
+
+
+def extraction_table(seed: int):
+    from mmoe_lab.models import compare_with_single_task
+
+    return compare_with_single_task(seed)
+
+
+def extraction_outcomes(results: pd.DataFrame) -> pd.DataFrame:
+    """Per (seed, arch): both tasks gain, seesaw (one gains, one loses), or both lose."""
+    from mmoe_lab.models import mtl_gain
+
+    g = mtl_gain(results).pivot_table(index=["seed", "arch"], columns="task", values="gain")
+    pos = (g > 0).sum(axis=1)
+    out = pd.Series(np.select([pos == 2, pos == 1], ["both gain", "seesaw"], "both lose"), index=g.index)
+    return out.rename("outcome").reset_index()
+
+
+def extraction_claims(results: pd.DataFrame) -> dict[str, np.ndarray]:
+    from mmoe_lab.models import mtl_gain
+
+    oc = extraction_outcomes(results)
+    print(pd.crosstab(oc["arch"], oc["outcome"]).to_string())
+    gains = mtl_gain(results)
+    print(gains.groupby(["arch", "task"])["gain"].agg(["mean", "min", "max"]).round(1).to_string())
+    claims = {}
+    for arch, sub in oc.groupby("arch"):
+        claims[f"{arch}: both tasks gain over single-task"] = (sub["outcome"] == "both gain").values
+        claims[f"{arch}: no seesaw"] = (sub["outcome"] != "seesaw").values
+    mse = results.pivot_table(index="seed", columns=["arch", "task"], values="mse")
+    for a, b in (("ple", "mmoe"), ("ple", "cgc"), ("cgc", "mmoe"), ("stacked_mmoe", "mmoe")):
+        claims[f"{a} below {b} on both tasks"] = ((mse[a] < mse[b]).all(axis=1)).values
+    return claims
+
+
+def report(claims: dict[str, np.ndarray]) -> None:
+    for name, ok in claims.items():
+        print(f"{int(np.sum(ok))}/{len(ok)}  {name}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebook", choices=["07", "08", "09"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    args = parser.parse_args(argv)
+    import mmoe_lab
+
+    mmoe_lab.setup_notebook(style=False)
+    pd.set_option("display.width", 200)
+    if args.notebook == "07":
+        from mmoe_lab.models import compare_video_variants
+
+        df = pd.concat([compare_video_variants(s) for s in args.seeds], ignore_index=True)
+        print(df.round(3).to_string())
+        report(video_claims(df))
+    elif args.notebook == "08":
+        df = pd.concat([extraction_table(s) for s in args.seeds], ignore_index=True)
+        print(df.round(4).to_string())
+        report(extraction_claims(df))
+    else:
+        df = pd.concat([funnel_table(s) for s in args.seeds], ignore_index=True)
+        print(df.round(4).to_string())
+        report(funnel_claims(df))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
