@@ -170,6 +170,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -262,6 +263,45 @@ def _write_provenance(study: Study, command: list[str], unit_times: dict[str, fl
     atomic_write_text(path, json.dumps(prov, indent=2, sort_keys=False) + "\n")
 
 
+def _claim_path(study: Study, unit: dict[str, Any]) -> Path:
+    return study.out / "parts" / f".claim-{unit['key']}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim(study: Study, unit: dict[str, Any]) -> bool:
+    """Mark ``unit`` as taken by this process (so several processes can share one study).
+
+    A claim is a file holding the owner's pid, created with ``O_EXCL``; a claim whose owner is
+    no longer alive (e.g. killed with ``kill -9``) is taken over.
+    """
+    path = _claim_path(study, unit)
+    me = str(os.getpid())
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(me)
+        return True
+    except FileExistsError:
+        pass
+    try:
+        owner = int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        owner = 0
+    if owner and owner != os.getpid() and _pid_alive(owner):
+        return False
+    atomic_write_text(path, me)
+    return True
+
+
 def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | None = None,
               max_units: int | None = None) -> pd.DataFrame | None:
     """Run every pending unit of ``study`` (finished units are skipped), then merge.
@@ -281,6 +321,8 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
     tf.config.experimental.enable_op_determinism()  # a resumed unit equals an uninterrupted one
 
     command = list(command if command is not None else [os.path.basename(sys.argv[0]), *sys.argv[1:]])
+    for stale in (study.out / "parts").glob(".*.tmp"):  # temp files of a killed writer
+        stale.unlink(missing_ok=True)
     todo = study.pending()
     if max_units is not None:
         todo = todo[:max_units]
@@ -291,6 +333,9 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
                desc=f"study {study.out.name}", mininterval=2.0)
     b = study.budget
     for unit in todo:
+        if study.part_path(unit).exists() or not _claim(study, unit):
+            bar.update(len(unit["seeds"]))  # finished or being run by another process
+            continue
         t0 = time.time()
         n = unit["n_train"]
         res = train_replicas(
@@ -302,6 +347,7 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
         seconds = time.time() - t0
         df = _unit_rows(unit, res, b, seconds)
         atomic_write_text(study.part_path(unit), df.to_csv(index=False))
+        _claim_path(study, unit).unlink(missing_ok=True)
         times[unit["key"]] = round(seconds, 2)
         _write_provenance(study, command, times, "running")
         bar.update(len(unit["seeds"]))
@@ -453,3 +499,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     if merged is not None and len(merged):
         print(ordering_counts(merged).round(4).to_string(index=False))
     return 0
+
+
+# ----------------------------------------------------------------------------- analysis (notebook 05)
+
+#: design.md's independent JAX measurement (paper preset, p=0.5, 20 seeds, Adam 1e-3, batch 256,
+#: 20k steps): mean test MSE per model and in how many of 20 seeds the ordering holds.
+DESIGN_DATASIZE = pd.DataFrame([
+    {"n_train": "10000", "mmoe": 2.98, "omoe": 2.88, "shared_bottom": 2.42, "MMoE<SB": 0, "full ordering": 0, "N": 20},
+    {"n_train": "100000", "mmoe": 0.174, "omoe": 0.180, "shared_bottom": 0.134, "MMoE<SB": 12, "full ordering": 7, "N": 20},
+    {"n_train": "1000000", "mmoe": 0.064, "omoe": 0.094, "shared_bottom": 0.156, "MMoE<SB": 17, "full ordering": 11, "N": 20},
+    {"n_train": "fresh", "mmoe": 0.062, "omoe": 0.083, "shared_bottom": 0.191, "MMoE<SB": 18, "full ordering": 13, "N": 20},
+])
+
+
+def mean_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
+    """Long table of loss curves: one row per (preset, n_train, model, correlation, step) with the
+    mean, 25th and 75th percentile over runs of the task-averaged ``curve``."""
+    rows = []
+    for key, g in df.groupby(["preset", "n_train", "model", "correlation"]):
+        g = g.sort_values(["seed", "task"])
+        steps = parse_curve(g["curve_steps"].iloc[0])
+        per_run = np.stack([parse_curve(c) for c in g[curve]])  # (runs·tasks, P)
+        per_run = per_run.reshape(-1, g["task"].nunique(), len(steps)).mean(axis=1)  # seeds are sorted, tasks inner
+        for i, s in enumerate(steps):
+            col = per_run[:, i]
+            rows.append({"preset": key[0], "n_train": key[1], "model": key[2], "correlation": key[3],
+                         "step": int(s), "mean": col.mean(), "q25": np.quantile(col, 0.25),
+                         "q75": np.quantile(col, 0.75), "runs": len(col)})
+    return pd.DataFrame(rows)
+
+
+def paper_comparison(df: pd.DataFrame, preset: str, n_train: str = "10000") -> pd.DataFrame:
+    """Our mean and median final test loss per (p, model) beside the paper's Fig. 4 read-off."""
+    from .plots import PAPER_FIG4
+
+    wide = run_table(df).xs((preset, n_train), level=["preset", "n_train"])
+    rows = []
+    for p, g in wide.groupby(level="correlation"):
+        for model in MODELS:
+            if model not in g:
+                continue
+            rows.append({"p": p, "model": model, "runs": int(g[model].notna().sum()),
+                         "ours mean": g[model].mean(), "ours median": g[model].median(),
+                         "paper (Fig. 4)": PAPER_FIG4.get(round(p, 3), {}).get(model, np.nan)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,326 @@
+"""Write notebooks/05_correlation_sweep.ipynb (unexecuted); execute it with nbconvert afterwards.
+
+The notebook's text lives here so it can be regenerated after the study data change:
+``.venv/bin/python scripts/build_nb05.py && cd notebooks && ../.venv/bin/jupyter nbconvert
+--to notebook --execute --inplace 05_correlation_sweep.ipynb``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat as nbf
+
+cells: list = []
+
+
+def md(text: str) -> None:
+    cells.append(nbf.v4.new_markdown_cell(text.strip("\n")))
+
+
+def code(text: str, *tags: str) -> None:
+    cell = nbf.v4.new_code_cell(text.strip("\n"))
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    cells.append(cell)
+
+
+md("""
+# 05 · Correlation sweep: the paper's Figs. 4 and 5, 200 runs per setting
+
+**What you will learn**
+
+* how to train *hundreds* of small models at once on a CPU: one model with a leading
+  **replica axis**, the same stacked-einsum trick the MMoE layer uses for its experts;
+* the paper's Fig. 4 (loss curves of shared-bottom, one-gate MoE and MMoE at task
+  correlations p = 0.5, 0.9, 1.0) and Fig. 5 (how widely the final loss spreads over runs),
+  redrawn from a precomputed 200-run study, beside the numbers read off the paper;
+* where our reproduction agrees with the paper, where it does not, and why: above all the
+  amount of training data.
+
+Everything heavy was computed once by a command and stored in `data/study/`; this notebook
+loads it, and retrains only a handful of models live to check that the stored numbers are
+what the code produces.
+""")
+
+code("""
+import mmoe_lab
+
+mmoe_lab.setup_notebook()
+
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from mmoe_lab import plots, study
+from mmoe_lab.replicas import ReplicaStack, train_replicas
+
+pd.set_option("display.width", 120)
+""")
+
+md("""
+## 1 · Why 200 runs, and how to afford them
+
+The paper reports every synthetic result as an average over **200 runs** per (model,
+correlation): a single run of a small network depends a lot on its random initialisation
+and its random data, so one run per setting tells you little. Fitted one after another with
+`model.fit`, 3 models × 3 correlations × 200 runs × 2 data presets is 3,600 fits, hours on a
+laptop; most of that time is Keras' fixed cost per step, paid on matrices of 256 × 100.
+
+The fix is the idea notebook 04 used *inside* MMoE (stack the 8 experts' kernels into one
+tensor and use one `einsum` instead of 8 `Dense` layers), one level up: give **every weight a
+leading replica axis R**. The input becomes `(R, batch, d)` — replica `r` sees its own batch of
+its own data — and each layer is a batched einsum such as `"rbd,rdk->rbk"`. The loss is the
+*sum* of the replicas' losses, so the gradient for replica `r`'s weights is exactly its own
+gradient, and Adam (which works element by element) updates every replica exactly as if it
+were trained alone. A unit test checks that a replica matches the same seed trained alone with
+`model.fit`-style steps to 1e-4.
+
+Here are the weights of 4 MMoE replicas in one layer:
+""")
+
+code("""
+stack = ReplicaStack(4, arch="mmoe")
+stack.build((4, None, 100))
+for v in stack.trainable_variables:
+    print(f"{v.name:>14}  {str(tuple(v.shape)):>16}")
+print("output shape for a batch of 32 per replica:", tuple(stack(np.zeros((4, 32, 100), "float32")).shape))
+""")
+
+md("""
+`expert_kernel (4, 100, 128)` is 4 replicas × `d = 100` inputs × (8 experts · 16 units);
+`gate_kernel (4, 100, 16)` is 4 replicas × (2 gates · 8 experts). The towers carry a task axis
+too: `(4, 2, 16, 8)` = replicas × tasks × expert units × tower units.
+
+## 2 · The stored study
+
+`make reproduce` (that is, `python -m mmoe_lab reproduce`) trains the grid below into
+`data/study/budget/`: 3 models × p ∈ {0.5, 0.9, 1.0} × 200 seeds × both generator presets
+(`"paper"`, which matches the paper's Fig. 2, and `"teaching"`, learnable at a small budget).
+Seed `s` gives the same data to all three models, so we can count per seed which model won.
+The runner is resumable: stop it at any moment and run the command again. Its provenance file
+records the command, the budget, package versions and the CPU.
+""")
+
+code("""
+results = study.load_results("../data/study/budget")
+prov = json.loads(open("../data/study/budget/provenance.json").read())
+print("command:", prov["command"])
+print("budget: ", {k: prov["budget"][k] for k in ("steps", "batch_size", "learning_rate", "n_test")},
+      "| training samples per run:", prov["grid"]["n_train"][0])
+print("status: ", prov["status"], f"({prov['units_done']}/{prov['units_total']} units)")
+runs = results.groupby(["preset", "correlation", "model"])["seed"].nunique().unstack("model")
+print(runs)
+""")
+
+md("""
+## 3 · Fig. 4: loss curves
+
+The paper's Fig. 4 plots, for each correlation, the loss of each model during training,
+averaged over the 200 runs. Below: our mean test-MSE curve per model (the band holds the middle
+half of the runs), with the paper's final values as dashed lines. Labels are z-scored, so an
+MSE of 1 means "no better than predicting the mean".
+
+What to look for: which curve ends lowest, and whether the gap between one-gate MoE and MMoE
+closes at p = 1 (identical tasks need no per-task gate).
+""")
+
+code("""
+curves = study.mean_curves(results)
+plots.plot_fig4_curves(curves, "teaching")
+plt.show()
+""")
+
+md("""
+On the `"teaching"` preset the two mixtures finish well below shared-bottom at every
+correlation: the mixture models beat the parameter-matched shared-bottom, as in the paper.
+Now the `"paper"` preset, whose label correlations match the paper's Fig. 2:
+""")
+
+code("""
+plots.plot_fig4_curves(curves, "paper")
+plt.show()
+""")
+
+md("""
+A different picture: with only 10,000 training samples every model stays near MSE ≈ 1 on
+held-out data and shared-bottom is the *best* of the three. The `"paper"` preset gets its low
+label correlation (Fig. 2) by putting about half of the label variance into high-frequency sine
+components; 10k samples are far too few to learn those, so the models fit noise and the
+simplest one wins. Section 5 shows what more data does.
+
+### The numbers beside the paper's
+
+Mean and median final test MSE over the runs, next to the values read off the paper's Fig. 4,
+and the number of seeds in which the paper's ordering holds:
+""")
+
+code("""
+table = pd.concat({preset: study.paper_comparison(results, preset).set_index(["p", "model"])
+                   for preset in ("teaching", "paper")}, axis=1)
+table = table.drop(columns=[("paper", "paper (Fig. 4)"), ("teaching", "runs"), ("paper", "runs")])
+table.columns = ["teaching mean", "teaching median", "paper (Fig. 4)", "paper-preset mean", "paper-preset median"]
+print(table.round(3).to_string())
+""")
+
+code("""
+counts = study.ordering_counts(results)
+print(counts.round(3).to_string(index=False))
+""")
+
+md("""
+## 4 · Fig. 5: how widely runs spread
+
+Fig. 5 of the paper is a histogram of the final loss over the 200 runs. Its point is
+*trainability*: shared-bottom's runs spread widely (a second mode of bad runs), the
+one-gate MoE spreads more at low correlation, and the best runs of all three are comparable.
+""")
+
+code("""
+per_run = study.run_table(results)
+plots.plot_fig5_hist(per_run, "teaching")
+plt.show()
+""")
+
+code("""
+plots.plot_fig5_hist(per_run, "paper")
+plt.show()
+""")
+
+md("""
+## 5 · The data-size effect
+
+The paper does not say how many samples it trained on; its curves behave like a model that
+never sees the same sample twice. `python -m mmoe_lab reproduce --regime paper` trains in that
+regime — a fresh batch from the generator at every one of 20,000 Adam steps (batch 256,
+learning rate 1e-3), 20 seeds per model at p = 0.5, `"paper"` preset — and
+`--regime datasize` adds fixed training sets of 10k, 100k and 1M samples at the same budget
+(all stored in `data/study/paper_regime/`). design.md records the same experiment done
+independently in JAX; both are below.
+""")
+
+code("""
+regime = study.load_results("../data/study/paper_regime")
+ours = study.ordering_counts(regime)
+ref = study.DESIGN_DATASIZE
+cols = ["n_train", "N", "mmoe", "omoe", "shared_bottom", "MMoE<SB", "full ordering"]
+side = ours[cols].merge(ref[cols], on="n_train", how="outer", suffixes=(" ours", " design.md"))
+print(side.round(3).to_string(index=False))
+""")
+
+code("""
+plots.plot_datasize(ours, ref)
+plt.show()
+""")
+
+md("""
+## 6 · Where we agree with the paper, and where not
+
+* **Ordering (agrees where data are plentiful or learnable).** With fresh samples every step on
+  the `"paper"` preset, and on the learnable `"teaching"` preset, the mixtures beat the
+  parameter-matched shared-bottom, as in the paper's Fig. 4.
+* **Ordering (disagrees at 10k samples on the `"paper"` preset).** There shared-bottom wins
+  in most seeds. This is not a contradiction of the paper but of an *unstated assumption*:
+  labels that match Fig. 2's correlations are mostly high-frequency signal, learnable only
+  with far more data than 10k samples. The paper's regime is effectively infinite data.
+* **OMoE vs MMoE.** The paper shows a clear OMoE–MMoE gap at p = 0.5 that closes at p = 1.
+  Compare the two columns in the table above at each p: how large the gap is depends on the
+  preset and the budget, and in many seeds the two mixtures are within noise of each other.
+* **Absolute values.** Our MSEs are on z-scored labels and a different, unstated generator
+  scale, so only the ordering and relative gaps are comparable, not the values themselves.
+* **Budget.** The 200-run study uses 400 steps at learning rate 1e-2 (the top of the paper's
+  grid) so that 3,600 runs fit in about half an hour on two CPU cores; the paper tuned the
+  learning rate per model and trained longer.
+
+## 7 · Live check: the stored numbers are what the code produces
+
+We retrain seeds 0–4 of the `"paper"` preset at p = 0.5 for shared-bottom and MMoE, with the
+study's budget, as two stacks of 5 replicas. Replicas are independent, so a stack of 5 must
+reproduce the stored 200-replica results for those seeds, and the ordering must be the stored
+one (shared-bottom ahead of MMoE at 10k samples). `scripts/check_nb05_claims.py` verifies on
+all 40 blocks of 5 seeds in the stored study that this ordering of the 5-seed means holds.
+""")
+
+code("""
+seeds = [0, 1, 2, 3, 4]
+budget = {k: prov["budget"][k] for k in ("steps", "batch_size", "learning_rate", "eval_every", "n_test")}
+live = pd.DataFrame({m: train_replicas(m, seeds, 0.5, preset="paper", n_train=10_000, **budget)["final_test"].mean(axis=1)
+                     for m in ("shared_bottom", "mmoe")}, index=pd.Index(seeds, name="seed"))
+stored = per_run.xs(("paper", "10000", 0.5), level=["preset", "n_train", "correlation"]).loc[seeds, live.columns]
+print(pd.concat({"live": live, "stored": stored}, axis=1).round(4))
+assert np.allclose(live, stored, rtol=1e-3), "live runs differ from the stored study"
+assert live["shared_bottom"].mean() < live["mmoe"].mean()
+print(f"shared-bottom ahead of MMoE in {(live['shared_bottom'] < live['mmoe']).sum()} of {len(seeds)} live seeds")
+""")
+
+md("""
+## 8 · Explore the stored study
+
+Choose the preset, the correlation and the models; the panel redraws the mean curves and the
+histogram of final losses from the stored runs (no training, so it is instant). The default
+view is the one drawn in section 3.
+""")
+
+code("""
+panel = mmoe_lab.widgets.study_panel(results, preset="teaching", correlation=0.5)
+panel
+""")
+
+code("""
+panel.controls["preset"].value = "paper"
+panel.controls["models"].value = ("shared_bottom", "mmoe")
+print(panel.state["preset"], panel.state["p"], {m: round(v, 3) for m, v in panel.state["means"].items()})
+""")
+
+md("""
+## What you learned
+
+* A leading replica axis turns R small models into one model with R-times-larger einsums; the
+  summed loss keeps every replica's gradient and Adam update exactly its own, so the replicas
+  are independent runs that share the per-step overhead.
+* The paper's ordering (MMoE ≤ one-gate MoE < shared-bottom, with the mixture gap closing at
+  p = 1) shows up when the labels are learnable from the data at hand; at 10k samples of the
+  `"paper"` preset the simplest model wins.
+* Results over 200 runs are distributions, not numbers: read the histograms before trusting a
+  mean.
+
+## Exercises
+
+1. Run `python -m mmoe_lab reproduce --runs 20 --correlations 0.5 0.7 --presets teaching --out /tmp/sweep`
+   and redraw Fig. 4 for p = 0.7 from `/tmp/sweep`. Where does p = 0.7 fall between 0.5 and 0.9?
+
+<details><summary>Solution</summary>
+
+```python
+res = study.load_results("/tmp/sweep")
+plots.plot_fig4_curves(study.mean_curves(res), "teaching", correlations=(0.5, 0.7))
+plt.show()
+```
+The curves at p = 0.7 should lie between those at 0.5 and 0.9 for shared-bottom (whose loss
+grows as the tasks diverge); the mixtures change much less with p.
+</details>
+
+2. Using `per_run`, find the share of `"teaching"` runs at p = 0.5 where shared-bottom's final
+   loss is more than twice MMoE's. Is shared-bottom's spread (Fig. 5) mostly a few bad runs?
+
+<details><summary>Solution</summary>
+
+```python
+g = per_run.xs(("teaching", "10000", 0.5), level=["preset", "n_train", "correlation"])
+print((g["shared_bottom"] > 2 * g["mmoe"]).mean())
+print(g.describe().round(3))
+```
+Compare the median with the mean and the 75th percentile with the maximum: a long right tail
+means a minority of bad runs pulls the mean up.
+</details>
+""")
+
+nb = nbf.v4.new_notebook()
+nb.cells = cells
+nb.metadata["kernelspec"] = {"display_name": "Python 3 (mmoe-lab)", "language": "python", "name": "python3"}
+nb.metadata["language_info"] = {"name": "python"}
+out = Path(__file__).resolve().parents[1] / "notebooks" / "05_correlation_sweep.ipynb"
+nbf.write(nb, out)
+print(f"wrote {out.name}: {len(cells)} cells")
