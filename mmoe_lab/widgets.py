@@ -291,3 +291,93 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
 
 
 __all__ += ["study_panel"]
+
+
+# ---- gate collapse panel (06) ----
+# Notebook 06 (gate collapse lab, issue 5): pick a cause, a remedy and its strength, press Train.
+
+
+def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", strength: float = 1.0, *,
+                        initial: dict[str, Any] | None = None, seed: int = 0, config: Any = None,
+                        runner: Any = None) -> Panel:
+    """Cause / remedy / strength controls and a **Train** button that retrains one small MMoE
+    (:func:`mmoe_lab.collapse.run_scenario`) and redraws its gate diagnostics
+    (:func:`plots.plot_gate_diagnostics`), with a per-epoch progress bar.
+
+    Changing a control only updates the line that says what **Train** will do (e.g.
+    ``τ = 10``); nothing trains until the button is pressed. ``panel.state`` holds the last
+    run's ``cause, remedy, strength, setting, polarization, entropy, mean_test_loss`` and
+    ``seconds``; ``panel.result`` the full run.
+
+    Args:
+        cause, remedy, strength: initial control values (see :mod:`mmoe_lab.collapse`).
+        initial: a finished run to draw before any training (the static default view).
+        seed: data and initialisation seed.
+        config: a :class:`mmoe_lab.collapse.LabConfig` (default size if None).
+        runner: replaces :func:`~mmoe_lab.collapse.run_scenario` (same signature; for tests).
+    """
+    from . import collapse
+
+    config = config or collapse.LabConfig()
+    run = runner or collapse.run_scenario
+    controls = {
+        "cause": widgets.Dropdown(options=list(collapse.CAUSES), value=cause, description="cause"),
+        "remedy": widgets.Dropdown(options=list(collapse.REMEDIES), value=remedy, description="remedy"),
+        "strength": widgets.FloatSlider(value=strength, min=0.0, max=1.0, step=0.1, description="strength",
+                                        continuous_update=False, readout_format=".1f"),
+    }
+    button = widgets.Button(description="Train", button_style="primary", icon="play")
+    bar = widgets.IntProgress(value=0, min=0, max=config.epochs, description="progress")
+    label = widgets.Label(f"epoch 0/{config.epochs}")
+    setting = widgets.HTML()
+    panel = Panel("gate_collapse_panel", {**controls, "train": button},
+                  extra=[setting, widgets.HBox([bar, label])])
+    panel.progress, panel.progress_label, panel.setting = bar, label, setting
+
+    def describe(cause: str, remedy: str, strength: float) -> None:
+        """On any control change: say what pressing Train will do (cheap; no training)."""
+        name, value = collapse.remedy_setting(remedy, strength)
+        what = "no remedy" if remedy == "none" or (remedy != "log_transform" and value == 0) else (
+            f"{remedy}: {name} = {value:.3g}")
+        note = ""
+        if remedy in ("log_transform", "loss_weight") and cause != "heavy_tail":
+            note = " (changes only the heavy_tail cause: here it is the same as no remedy)"
+        setting.value = f"next run: <b>{cause}</b> + <b>{what}</b>{note} · press <i>Train</i>"
+        panel.state = {**panel.state, "pending": (cause, remedy, strength, name, value)}
+
+    def draw(res: dict[str, Any]) -> None:
+        s = res["summary"]
+        name, value = res["setting"]
+        title = f"{res['cause']} + {res['remedy']}" + (f" ({name} = {value:.3g})" if res["remedy"] != "none" else "")
+        panel.show_figure(plots.plot_gate_diagnostics(res, title=title))
+        panel.status.value = " · ".join(
+            f"{task}: polarisation {s.loc[task, 'polarization']:.2f}, entropy {s.loc[task, 'entropy']:.2f}, "
+            f"test loss {res['test_loss'][task]:.3f}" for task in res["task_names"])
+        panel.result = res
+
+    def train(_: Any = None) -> dict[str, Any]:
+        values = {k: w.value for k, w in controls.items()}
+        button.disabled = True
+        start = time.perf_counter()
+        try:
+            panel.status.value = "training…"
+            res = run(values["cause"], values["remedy"], values["strength"], seed=seed, config=config,
+                      callbacks=[_progress_callback(bar, label, config.epochs)])
+            draw(res)
+            s = res["summary"]
+            panel.state = {**values, "setting": res["setting"], "polarization": float(s["polarization"].mean()),
+                           "entropy": float(s["entropy"].mean()), "mean_test_loss": res["mean_test_loss"],
+                           "seconds": time.perf_counter() - start}
+        finally:
+            button.disabled = False
+        return res
+
+    panel.train = train
+    button.on_click(train)
+    if initial is not None:
+        draw(initial)
+    panel.children = (*panel.children, widgets.interactive_output(describe, controls))
+    return panel
+
+
+__all__ += ["gate_collapse_panel"]
