@@ -196,7 +196,7 @@ def run_scenario(
         row per (epoch, task), epoch 0 = before training), ``gates (B, T, E)`` and
         ``expert_outputs (B, E, U)`` on the probe batch after training, ``summary``
         (:func:`~mmoe_lab.diagnostics.summarize_gates`), ``test_loss`` ``{task: loss}``
-        (see ``_task_losses``) and ``mean_test_loss``.
+        (see ``_task_losses``), ``mean_test_loss`` and ``loss_weights`` ``{task: weight}``.
     """
     import keras
 
@@ -241,6 +241,7 @@ def run_scenario(
         "setting": (param, value), "task_names": names, "history": monitor.history,
         "gates": gates, "expert_outputs": acts, "summary": diag.summarize_gates(gates, acts, names),
         "test_loss": test_loss, "mean_test_loss": float(np.mean(list(test_loss.values()))),
+        "loss_weights": {t.name: t.loss_weight for t in tasks},
     }
     if keep_model:
         out["model"] = model

@@ -240,3 +240,154 @@ def test_temperature_lowers_polarization(keras):
     p_sharp = D.polarization_rate(D.probe(sharp, x)[0])
     p_soft = D.polarization_rate(D.probe(soft, x)[0])
     assert (p_sharp > 0.5).all() and (p_soft < 0.05).all()
+
+
+# ----------------------------------------------------------------------------- lab, plots, panel
+
+
+def test_remedy_setting_mapping():
+    from mmoe_lab import collapse as C
+
+    assert C.remedy_setting("temperature", 0.0) == ("τ", 1.0)
+    assert C.remedy_setting("temperature", 1.0) == ("τ", 10.0)
+    assert C.remedy_setting("gate_dropout", 0.5) == ("rate", 0.25)
+    assert C.remedy_setting("balance_loss", 0.3)[1] == pytest.approx(0.3)
+    assert C.remedy_setting("log_transform", 0.1)[1] == 1.0 and C.remedy_setting("log_transform", 0)[1] == 0.0
+    with pytest.raises(ValueError, match="strength"):
+        C.remedy_setting("temperature", 1.5)
+    with pytest.raises(ValueError, match="remedy"):
+        C.remedy_setting("magic", 0.5)
+
+
+TINY = dict(n_train=256, n_test=128, n_probe=64, epochs=2, batch_size=64)
+
+
+@pytest.mark.parametrize("cause,remedy", [("gate_init", "temperature"), ("heavy_tail", "log_transform"),
+                                          ("heavy_tail", "loss_weight"), ("high_lr", "balance_loss")])
+def test_run_scenario_tiny(keras, cause, remedy):
+    from mmoe_lab import collapse as C
+
+    res = C.run_scenario(cause, remedy, 1.0, seed=0, config=C.LabConfig(**TINY), keep_model=True)
+    assert res["gates"].shape == (64, 2, 8)
+    assert len(res["history"]) == (2 + 1) * 2
+    assert set(res["test_loss"]) == set(res["task_names"])
+    assert all(np.isfinite(v) and v >= 0 for v in res["test_loss"].values())
+    layer = D.find_mixture_layer(res["model"])
+    if remedy == "temperature":
+        assert layer.gate_temperature == 10.0
+    if remedy == "balance_loss":
+        assert layer.balance_loss_weight == 1.0
+    if remedy == "loss_weight":
+        assert 0 < res["loss_weights"]["watch_time"] < 1e-2 and res["loss_weights"]["watched"] == 1.0
+    row = C.result_row(res)
+    assert row["cause"] == cause and 0 <= row["polarization"] <= 1
+
+
+def test_gate_init_cause_polarises_before_training(keras):
+    from mmoe_lab import collapse as C
+
+    res = C.run_scenario("gate_init", "none", seed=0, config=C.LabConfig(**TINY))
+    assert res["history"].query("epoch == 0")["polarization"].min() > 0.2
+    healthy = C.run_scenario("healthy", "none", seed=0, config=C.LabConfig(**TINY))
+    assert healthy["history"].query("epoch == 0")["polarization"].max() == 0.0
+
+
+def test_check_claims_on_a_made_up_table():
+    from mmoe_lab import collapse as C
+
+    rows = []
+    for cause, remedies in C.TABLE_PLAN.items():
+        for remedy in remedies:
+            bad = (cause in ("gate_init", "high_lr") and remedy != "temperature")
+            rows.append({"cause": cause, "remedy": remedy, "polarization": 0.5 if bad else 0.0,
+                         "max_polarization": 0.5 if bad else 0.0, "initial_polarization": 0.5 if cause == "gate_init" else 0,
+                         "entropy": 0.2 if bad else 0.8, "entropy_0": 0.8, "entropy_1": 0.3 if (cause, remedy) == ("heavy_tail", "none") else 0.8,
+                         "polarization_1": 0.05 if (cause, remedy) == ("heavy_tail", "none") else 0.0,
+                         "loss_1": 2.0 if (cause, remedy) == ("heavy_tail", "none") else 1.0,
+                         "mean_test_loss": 1.0 if bad else 0.1})
+    verdict = C.check_claims(C.pd.DataFrame(rows))
+    assert all(verdict.values()), verdict
+    rows[0]["max_polarization"] = 0.5  # healthy polarised: the first claim must fail
+    assert not C.check_claims(C.pd.DataFrame(rows))["healthy: no polarisation (<= 0.01), entropy >= 0.6"]
+
+
+def fake_result(cause="high_lr", remedy="temperature", strength=1.0, seed=0, config=None, callbacks=()):
+    from mmoe_lab import collapse as C
+
+    for cb in callbacks:  # drive the progress bar like a 3-epoch fit
+        cb.on_train_begin()
+        for epoch in range(3):
+            cb.on_epoch_end(epoch)
+    gates = random_gates(b=40, t=2, e=4, sharp=2.0 if remedy == "none" else 0.5)
+    hist = C.pd.concat([D.summarize_gates(gates).reset_index().assign(epoch=k) for k in range(4)])
+    return {"cause": cause, "remedy": remedy, "strength": strength, "seed": seed,
+            "setting": C.remedy_setting(remedy, strength), "task_names": ["task_0", "task_1"], "history": hist,
+            "gates": gates, "summary": D.summarize_gates(gates), "test_loss": {"task_0": 0.5, "task_1": 0.25},
+            "mean_test_loss": 0.375}
+
+
+def test_gate_plots_return_figures():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mmoe_lab import plots
+
+    res = fake_result()
+    g = res["gates"]
+    assert len(plots.plot_gate_mean_heatmap(g, ["a", "b"]).axes) == 1
+    fig = plots.plot_gate_curves({"run a": res["history"], "run b": res["history"]})
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 4
+    dead = np.zeros((5, 1, 4))
+    dead[:, 0, 0] = 1
+    fig = plots.plot_utilization(dead)
+    reds = [p for p in fig.axes[0].patches if matplotlib.colors.to_hex(p.get_facecolor()) == "#d62728"]
+    assert len(reds) == 3
+    assert len(plots.plot_gate_diagnostics(res, title="t").axes) == 4
+    with pytest.raises(ValueError, match="gates"):
+        plots.plot_gate_mean_heatmap(np.ones((3, 4)))
+    plt.close("all")
+
+
+def test_gate_collapse_panel_callbacks(keras):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mmoe_lab import collapse as C
+    from mmoe_lab import widgets as W
+
+    calls = []
+
+    def runner(*args, **kwargs):
+        calls.append(args)
+        return fake_result(*args, **kwargs)
+
+    panel = W.gate_collapse_panel(initial=fake_result(), runner=runner, config=C.LabConfig(epochs=3))
+    assert panel.n_draws == 1 and calls == []  # the static default view, no training
+    panel.controls["remedy"].value = "gate_dropout"
+    panel.controls["strength"].value = 0.4
+    assert "rate = 0.2" in panel.setting.value and calls == []  # changing controls does not train
+    panel.controls["remedy"].value = "log_transform"
+    assert "only the heavy_tail" in panel.setting.value
+    panel.controls["cause"].value = "heavy_tail"
+    assert "only the heavy_tail" not in panel.setting.value
+    panel.controls["remedy"].value = "none"
+    panel.controls["train"].click()
+    assert calls == [("heavy_tail", "none", 0.4)]
+    assert panel.n_draws == 2 and panel.progress.value == 3 and panel.progress_label.value == "epoch 3/3"
+    assert panel.state["cause"] == "heavy_tail" and panel.state["mean_test_loss"] == 0.375
+    assert "polarisation" in panel.status.value and not panel.controls["train"].disabled
+
+
+def test_gate_collapse_panel_real_training(keras):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mmoe_lab import collapse as C
+    from mmoe_lab import widgets as W
+
+    panel = W.gate_collapse_panel("gate_init", "temperature", 1.0, config=C.LabConfig(**TINY))
+    panel.train()
+    assert panel.state["setting"] == ("τ", 10.0) and panel.state["polarization"] < 0.05
+    assert panel.progress.value == 2 and panel.n_draws == 1
