@@ -1,0 +1,394 @@
+"""What a learner sees: the kit's notebooks run in a real JupyterLab, in a real (headless) browser.
+
+nbval checks the kernel side; it cannot see a widget that the front end fails to draw ("Error
+displaying widget" when the ipywidgets kernel package and the jupyterlab_widgets extension
+disagree) or a slider whose panel never redraws. These tests open the notebooks in JupyterLab,
+run all cells from the Run menu, and look at the page:
+
+* no cell shows an error output, no widget shows "Error displaying widget", every widget renders;
+* moving the correlation slider with the keyboard really changes what the panel shows;
+* a control notebook with a deliberate exception and a broken widget proves the checks can fail.
+
+Screenshots go to ``tests/browser/artifacts/``. Run: ``make test`` (or
+``.venv/bin/python -m pytest tests/browser -rs``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.browser
+
+RUN_TIMEOUT_S = float(os.environ.get("MMOE_LAB_RUN_TIMEOUT", "420"))  # per notebook, under CPU contention
+UPDATE_TIMEOUT_S = 90.0  # a slider callback redraw
+WIDGET_ERROR_TEXT = "Error displaying widget"
+WIDGET_LOADING_TEXT = "Loading widget..."  # shown forever when the front end cannot find the model
+WIDGET_SETTLE_S = 20.0
+ACTIVE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+START_TIMEOUT_S = 60.0  # from clicking Run All to the first busy/numbered prompt
+KERNEL_DISPLAY_NAME = "Python 3 (mmoe-lab)"
+CORRELATION_LABEL = re.compile(r"correl|\bp\b|ρ|rho", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------------- helpers ---
+
+
+def open_notebook(page: Any, server: Any, name: str) -> Any:
+    """Open ``name`` in JupyterLab and wait until its kernel is idle; returns the panel locator."""
+    assert (server.root_dir / name).is_file(), f"{name} is not in notebooks/"
+    page.goto(server.lab_url(name))
+    panel = page.locator(ACTIVE)
+    panel.wait_for(state="visible", timeout=120_000)
+    state = wait_kernel(page, {"idle"}, timeout_s=180)
+    assert state["kernel"] == KERNEL_DISPLAY_NAME, f"{name} opened with kernel {state['kernel']!r}"
+    return panel
+
+
+def _panel_state(page: Any) -> dict[str, Any]:
+    """Kernel status (from the session, not the toolbar's default-"idle" indicator) and prompts."""
+    return page.evaluate(
+        """(sel) => {
+            const app = window.jupyterapp;
+            const w = app ? app.shell.currentWidget : null;
+            const sc = w && w.sessionContext;
+            const k = sc && sc.session ? sc.session.kernel : null;
+            const p = document.querySelector(sel);
+            const prompts = p ? [...p.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+                .map(e => e.textContent.trim()) : [];
+            const dialog = document.querySelector('.jp-Dialog');
+            return {status: k ? k.status : null, connection: k ? k.connectionStatus : null,
+                    kernel: sc ? sc.kernelDisplayName : null, prompts,
+                    dialog: dialog ? dialog.innerText : null};
+        }""",
+        ACTIVE,
+    )
+
+
+def wait_kernel(page: Any, statuses: set[str], *, timeout_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = _panel_state(page)
+        if state.get("dialog"):
+            pytest.fail(f"JupyterLab shows a dialog instead of a ready kernel: {state['dialog']!r}")
+        if state["status"] in statuses and state["connection"] == "connected":
+            return state
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"kernel {state['kernel']!r} is {state['status']!r}/{state['connection']!r} "
+                f"after {timeout_s:.0f} s (wanted {sorted(statuses)}/connected)"
+            )
+        time.sleep(0.5)
+
+
+def run_menu(page: Any, menu: str, item: str) -> None:
+    """Click a top-level menu (e.g. "Run") and then its item labelled ``item``, as a learner does."""
+    page.locator(ACTIVE).locator(".jp-Notebook").click(position={"x": 5, "y": 5})
+    page.locator(".lm-MenuBar-item", has_text=re.compile(rf"^{menu}$")).click()
+    page.locator(
+        ".lm-Menu-item:visible", has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(rf"^{item}$"))
+    ).click()
+
+
+def run_all_cells(page: Any) -> float:
+    """Clear outputs, Run → Run All Cells, wait until every code cell ran and the kernel is idle.
+
+    Returns the wall time in seconds. Clearing first makes every prompt ``[ ]`` so the end of the
+    run is unambiguous (a fresh kernel numbers cells from 1, like the saved notebook).
+    """
+    run_menu(page, "Edit", "Clear Outputs of All Cells")
+    t0 = time.monotonic()
+    run_menu(page, "Run", "Run All Cells")
+    deadline = t0 + RUN_TIMEOUT_S
+    while True:
+        state = _panel_state(page)
+        prompts = state["prompts"]
+        started = any(re.search(r"[\d*]", p) for p in prompts)
+        if started and state["status"] == "idle" and not any("*" in p for p in prompts):
+            return time.monotonic() - t0
+        if not started and time.monotonic() > t0 + START_TIMEOUT_S:
+            pytest.fail(f"Run All Cells did not start within {START_TIMEOUT_S:.0f} s; kernel {state}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"Run All Cells not finished after {RUN_TIMEOUT_S:.0f} s; prompts {prompts}")
+        time.sleep(1.0)
+
+
+def page_problems(page: Any) -> dict[str, list[str]]:
+    """Error outputs, widget errors, stderr text and un-executed code cells in the active notebook.
+
+    Errors are read from the notebook model (``output_type == "error"``; on the page a traceback
+    and a stderr stream look alike); widget errors, stderr and prompts from what the page shows.
+    """
+    return page.evaluate(
+        """([sel, widgetErr, widgetLoading]) => {
+            const p = document.querySelector(sel);
+            const model = window.jupyterapp.shell.currentWidget.content.model;
+            const errors = [];
+            for (const cell of model.cells) {
+                if (cell.type !== 'code') continue;
+                for (const out of cell.toJSON().outputs) {
+                    if (out.output_type === 'error') errors.push(`${out.ename}: ${out.evalue}`);
+                }
+            }
+            const widgetErrors = [...p.querySelectorAll('.jp-OutputArea-output')]
+                .filter(e => e.innerText.includes(widgetErr) || e.innerText.includes(widgetLoading)
+                             || e.querySelector('.jupyter-widgets-error-widget'))
+                .map(e => e.querySelector('.jupyter-widgets-error-widget')
+                          ? 'widget error view: ' + e.innerText.trim().slice(0, 200)
+                          : e.innerText.trim().slice(0, 300));
+            const notRun = [...p.querySelectorAll('.jp-CodeCell')]
+                .filter(c => c.querySelector('.jp-InputArea-editor').innerText.trim() !== '')
+                .map(c => [c.querySelector('.jp-InputArea-prompt').textContent.trim(),
+                           c.querySelector('.jp-InputArea-editor').innerText.trim().slice(0, 80)])
+                .filter(([prompt, src]) => !/\\[\\d+\\]/.test(prompt))
+                .map(([prompt, src]) => `${prompt} ${src}`);
+            const stderr = [...p.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+                .map(e => e.innerText.slice(0, 300));
+            return {errors, widgetErrors, notRun, stderr};
+        }""",
+        [ACTIVE, WIDGET_ERROR_TEXT, WIDGET_LOADING_TEXT],
+    )
+
+
+def settle_widgets(page: Any) -> None:
+    """Give widget views a moment to leave "Loading widget..." (a view that never does is an error)."""
+    loading = page.locator(f"{ACTIVE} .jp-OutputArea-output", has_text=WIDGET_LOADING_TEXT)
+    deadline = time.monotonic() + WIDGET_SETTLE_S
+    while loading.count() and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def count_widget_views(page: Any) -> int:
+    """Rendered widget views (a missing front-end extension leaves only their text/plain repr)."""
+    return page.locator(
+        f"{ACTIVE} .jp-OutputArea-output .jupyter-widgets:not(:has(.jupyter-widgets-error-widget))"
+    ).count()
+
+
+def find_slider(page: Any, label: re.Pattern[str]) -> tuple[Any, Any]:
+    """(cell, slider): the first rendered slider whose description matches ``label``."""
+    cells = page.locator(f"{ACTIVE} .jp-CodeCell").filter(has=page.locator(".widget-slider"))
+    seen = []
+    for c in range(cells.count()):
+        sliders = cells.nth(c).locator(".widget-slider")
+        for i in range(sliders.count()):
+            text = sliders.nth(i).locator(".widget-label").first.inner_text()
+            seen.append(text)
+            if label.search(text):
+                return cells.nth(c), sliders.nth(i)
+    pytest.fail(f"no slider labelled {label.pattern!r}; slider labels: {seen}")
+
+
+def panel_view(cell: Any) -> tuple[str, tuple[str, ...]]:
+    """What a panel shows besides its controls: the text of its Output and HTML widgets (status
+    lines, printed coefficients) and the sources of its images (figures)."""
+    text, imgs = cell.evaluate(
+        """(c) => {
+            const area = c.querySelector('.jp-Cell-outputWrapper') || c;
+            const text = [...area.querySelectorAll('.widget-output, .widget-html-content')]
+                .map(e => e.innerText.trim()).filter(t => t).join('\\n');
+            const imgs = [...area.querySelectorAll('img')].map(e => e.src);
+            return [text, imgs];
+        }"""
+    )
+    return text, tuple(imgs)
+
+
+def wait_images(locator: Any) -> None:
+    """Wait until every image inside ``locator`` has loaded (before a screenshot)."""
+    locator.locator("img").evaluate_all(
+        "els => Promise.all(els.map(e => e.complete ? null : new Promise(r => { e.onload = e.onerror = r; })))"
+    )
+
+
+def nudge_slider(page: Any, slider: Any, key: str) -> str:
+    """Focus the slider handle, press ``key``; return the new readout once it changed."""
+    readout = slider.locator(".widget-readout")
+    before = readout.inner_text()
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    page.keyboard.press(key)
+    deadline = time.monotonic() + 10
+    while readout.inner_text() == before:
+        if time.monotonic() > deadline:
+            pytest.fail(f"slider readout stayed {before!r} after pressing {key}")
+        time.sleep(0.1)
+    return readout.inner_text()
+
+
+def wait_panel_change(
+    cell: Any, before: tuple[str, tuple[str, ...]], what: str, timeout_s: float = UPDATE_TIMEOUT_S
+) -> tuple[str, tuple[str, ...]]:
+    """Wait until the panel's view differs from ``before`` and then holds still for 2 s."""
+    deadline = time.monotonic() + timeout_s
+    last, since = None, 0.0
+    while True:
+        now = panel_view(cell)
+        if now != before and (now[0] or now[1]):
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= 2.0:
+                return now
+        if time.monotonic() > deadline:
+            pytest.fail(f"the panel did not redraw (and settle) within {timeout_s:.0f} s after {what}")
+        time.sleep(0.25)
+
+
+def shot(page: Any, artifacts: Path, name: str, locator: Any | None = None) -> None:
+    path = str(artifacts / f"{name}.png")
+    if locator is None:
+        page.screenshot(path=path)
+    else:
+        locator.scroll_into_view_if_needed()
+        wait_images(locator)
+        locator.screenshot(path=path)
+
+
+def assert_clean_run(page: Any, name: str) -> dict[str, list[str]]:
+    settle_widgets(page)
+    problems = page_problems(page)
+    assert not problems["errors"], f"{name}: cells show error outputs:\n" + "\n---\n".join(problems["errors"])
+    assert not problems["widgetErrors"], f"{name}: {WIDGET_ERROR_TEXT}:\n" + "\n".join(problems["widgetErrors"])
+    assert not problems["notRun"], f"{name}: code cells not executed: {problems['notRun']}"
+    return problems
+
+
+def exercise_slider(page: Any, artifacts: Path, stem: str, label: re.Pattern[str]) -> dict[str, Any]:
+    """Move the slider right then left with the keyboard; each move must redraw its panel.
+
+    Returns the readouts (``start``, ``right``, ``left``) and the panel views (``views``: the
+    same three moments, each (text, image sources)).
+    """
+    cell, slider = find_slider(page, label)
+    outputs = cell.locator(".jp-Cell-outputWrapper")
+    start_view = panel_view(cell)
+    start = slider.locator(".widget-readout").inner_text()
+    shot(page, artifacts, f"{stem}-slider-before", outputs)
+    right = nudge_slider(page, slider, "ArrowRight")
+    right_view = wait_panel_change(cell, start_view, f"ArrowRight ({start} -> {right})")
+    shot(page, artifacts, f"{stem}-slider-after", outputs)
+    left = nudge_slider(page, slider, "ArrowLeft")
+    left_view = wait_panel_change(cell, right_view, f"ArrowLeft ({right} -> {left})")
+    assert left == start, f"ArrowRight then ArrowLeft should return the slider to {start!r}, got {left!r}"
+    return {"start": start, "right": right, "left": left, "views": (start_view, right_view, left_view), "cell": cell}
+
+
+# -------------------------------------------------------------------- temporary notebooks ---
+
+
+def _notebook(*sources: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (mmoe-lab)", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
+SLIDER_NOTEBOOK = _notebook(
+    "import ipywidgets as widgets\nimport matplotlib.pyplot as plt\nimport numpy as np\n%matplotlib inline",
+    "def show(p):\n"
+    "    x = np.linspace(-1, 1, 50)\n"
+    "    print(f'coefficient r = {p ** 2:.2f}')\n"
+    "    plt.plot(x, p * x)\n"
+    "    plt.ylim(-1, 1)\n"
+    "    plt.show()\n"
+    "\n"
+    "p = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.1, description='correlation p',\n"
+    "                        continuous_update=False)\n"
+    "out = widgets.interactive_output(show, {'p': p})\n"
+    "display(widgets.VBox([p, out]))",
+)
+
+BROKEN_NOTEBOOK = _notebook(
+    "import ipywidgets as widgets\nwidgets.IntSlider(description='fine')",
+    "# a widget whose view the front end does not have (the ipywidgets/extension mismatch case)\n"
+    "from traitlets import Unicode\n"
+    "class Missing(widgets.DOMWidget):\n"
+    "    _view_name = Unicode('MissingView').tag(sync=True)\n"
+    "    _view_module = Unicode('mmoe-lab-no-such-extension').tag(sync=True)\n"
+    "    _view_module_version = Unicode('1.0.0').tag(sync=True)\n"
+    "Missing()",
+    "# a widget view whose model does not exist: the front end must say so\n"
+    "display({'application/vnd.jupyter.widget-view+json':\n"
+    "         {'model_id': '0123456789abcdef', 'version_major': 2, 'version_minor': 0}}, raw=True)",
+    "raise ValueError('deliberate failure')",
+    "print('never runs')",
+)
+
+
+# ------------------------------------------------------------------------------- the tests ---
+
+
+def test_server_requires_token(lab_server: Any) -> None:
+    status, _ = lab_server.request("/api/contents", auth=False)
+    assert status in (401, 403), f"the server answered {status} without a token: authentication is off"
+    status, _ = lab_server.request("/api/contents")
+    assert status == 200
+    status, body = lab_server.request("/api/kernelspecs")
+    assert b"mmoe-lab" in body, "the project's kernel 'Python 3 (mmoe-lab)' is not visible to JupyterLab"
+
+
+def test_checks_catch_errors(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
+    """Control: a notebook with an exception and a broken widget must be flagged by the checks."""
+    nbformat.write(BROKEN_NOTEBOOK, lab_server.root_dir / "_control_broken.ipynb")
+    open_notebook(page, lab_server, "_control_broken.ipynb")
+    run_all_cells(page)
+    settle_widgets(page)
+    problems = page_problems(page)
+    shot(page, artifacts_dir, "control-broken")
+    assert problems["errors"] == ["ValueError: deliberate failure"], problems
+    assert len(problems["widgetErrors"]) == 2, problems
+    assert problems["widgetErrors"][0].startswith("widget error view:"), problems
+    assert WIDGET_ERROR_TEXT in problems["widgetErrors"][1] or WIDGET_LOADING_TEXT in problems["widgetErrors"][1]
+    assert problems["notRun"] == ["[ ]: print('never runs')"], problems
+    assert count_widget_views(page) == 1  # the good IntSlider rendered
+
+
+def test_slider_panel_redraws(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
+    """Control: a minimal interactive_output panel redraws when its slider moves."""
+    nbformat.write(SLIDER_NOTEBOOK, lab_server.root_dir / "_control_slider.ipynb")
+    open_notebook(page, lab_server, "_control_slider.ipynb")
+    run_all_cells(page)
+    assert_clean_run(page, "_control_slider")
+    moved = exercise_slider(page, artifacts_dir, "control-slider", CORRELATION_LABEL)
+    assert (moved["start"], moved["right"], moved["left"]) == ("0.50", "0.60", "0.50")
+    texts = [view[0] for view in moved["views"]]
+    assert texts == ["coefficient r = 0.25", "coefficient r = 0.36", "coefficient r = 0.25"], texts
+    start_img, right_img, left_img = (view[1] for view in moved["views"])
+    assert start_img != right_img and start_img == left_img  # inline PNGs: same figure, same bytes
+
+
+# ------------------------------------------------------------------- the kit's notebooks ---
+
+
+def run_kit_notebook(page: Any, server: Any, artifacts: Path, name: str) -> float:
+    """Open a kit notebook, Run All, check that nothing failed and its widgets rendered."""
+    open_notebook(page, server, name)
+    seconds = run_all_cells(page)
+    stem = Path(name).stem
+    problems = assert_clean_run(page, stem)
+    n_views = count_widget_views(page)
+    shot(page, artifacts, f"{stem}-after-run-all")
+    assert n_views > 0, f"{stem}: no widget rendered (is the jupyterlab_widgets extension missing?)"
+    print(
+        f"{stem}: Run All took {seconds:.0f} s in the browser; {n_views} widget views; "
+        f"stderr outputs: {len(problems['stderr'])}"
+    )
+    return seconds
+
+
+def test_01_task_correlation(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
+    """01 runs clean; the correlation slider, moved by keyboard, changes the coefficients and the scatter."""
+    run_kit_notebook(page, lab_server, artifacts_dir, "01_task_correlation.ipynb")
+    moved = exercise_slider(page, artifacts_dir, "01_task_correlation", CORRELATION_LABEL)
+    (start_text, start_img), (right_text, right_img), (left_text, _) = moved["views"]
+    assert re.search(r"Pearson r = -?\d", start_text), start_text
+    assert right_text != start_text, f"the coefficients did not change: {right_text!r}"
+    assert right_img != start_img, "the scatter plot was not redrawn"
+    assert left_text == start_text, "back at the start value, the coefficients should read as before"
+    print(f"01 slider: p {moved['start']} -> {moved['right']}: {start_text!r} -> {right_text!r}")
