@@ -44,6 +44,7 @@ __all__ = [
     "compile_census_model",
     "tensorboard_callback",
     "roc_auc",
+    "subsample_rows",
     "train_census_models",
     "paper_comparison",
 ]
@@ -416,6 +417,15 @@ def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     return float((ranks[y_true].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def subsample_rows(df: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:
+    """``n`` rows of ``df`` drawn without replacement (seeded), in their original order;
+    all of ``df`` if ``n`` is None or not smaller than ``len(df)``."""
+    if n is None or n >= len(df):
+        return df
+    rows = np.sort(np.random.default_rng(seed).choice(len(df), n, replace=False))
+    return df.iloc[rows]
+
+
 def train_census_models(
     train: pd.DataFrame,
     test: pd.DataFrame,
@@ -428,6 +438,7 @@ def train_census_models(
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] | None = None,
     encoding: Literal["lookup", "hashing"] = "lookup",
+    pipeline: FeaturePipeline | None = None,
     return_models: bool = False,
     **build_kwargs: Any,
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, keras.Model], FeaturePipeline]:
@@ -442,6 +453,8 @@ def train_census_models(
         seed: seeds the subsample, weight initialisation and batch order.
         callbacks: extra Keras callbacks (e.g. :func:`tensorboard_callback`).
         encoding: categorical encoding of :func:`fit_feature_pipeline`.
+        pipeline: an already fitted pipeline to reuse (fit on the same training rows);
+            default: fit one here.
         return_models: also return ``{arch: model}`` and the fitted pipeline.
         **build_kwargs: passed to :func:`build_census_model`.
 
@@ -450,12 +463,11 @@ def train_census_models(
         and ``seconds`` (wall-clock training time); with ``return_models`` the tuple
         ``(table, models, pipeline)``.
     """
-    if n_train is not None and n_train < len(train):
-        rows = np.sort(np.random.default_rng(seed).choice(len(train), n_train, replace=False))
-        train = train.iloc[rows]
+    train = subsample_rows(train, n_train, seed)
     x_train, y_train = census_tasks(train, group)
     x_test, y_test = census_tasks(test, group)
-    pipeline = fit_feature_pipeline(x_train, encoding=encoding)
+    if pipeline is None:
+        pipeline = fit_feature_pipeline(x_train, encoding=encoding)
     p_train, p_test = pipeline.transform(x_train), pipeline.transform(x_test)
     rows, models = [], {}
     for arch in archs:
@@ -466,8 +478,9 @@ def train_census_models(
         model.fit(p_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
                   callbacks=list(callbacks or []))
         seconds = time.perf_counter() - start
-        pred = model.predict(p_test, batch_size=4096, verbose=0)
-        rows.append({"model": arch, **{f"{t} AUC": roc_auc(y_test[t], pred[t]) for t in y_test},
+        pred = model(p_test, training=False)          # one eager pass: no predict() tracing
+        rows.append({"model": arch, **{f"{t} AUC": roc_auc(y_test[t], ops.convert_to_numpy(pred[t]))
+                                       for t in y_test},
                      "params": model.count_params(), "seconds": seconds})
         models[arch] = model
     table = pd.DataFrame(rows).set_index("model")

@@ -389,6 +389,8 @@ def plot_cvr_calibration(true_p: Any, predictions: dict[str, Any], bins: int = 1
 # ---- 10 ----
 # Census-income (10); issue 8.
 
+__all__ += ["plot_census_auc"]
+
 
 def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
     """Our income AUC per architecture beside the paper's Table 1 (mean and best).
