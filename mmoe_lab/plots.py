@@ -420,7 +420,7 @@ def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
     low = min(comparison["income AUC (ours)"].min(), comparison["income mean (paper)"].min())
     ax.set(xticks=range(len(archs)), xticklabels=[ARCH_LABELS[a] for a in archs], ylabel="income AUC (test)",
            ylim=(np.floor(low * 100) / 100 - 0.01, 0.95), title="Census-income, group 1: income task")
-    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, frameon=False)
     return fig
 
 

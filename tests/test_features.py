@@ -210,3 +210,20 @@ def test_train_census_models_smoke(rows):
     assert comp.loc["mmoe", "income mean (paper)"] == 0.9359 and comp.loc["mmoe", "income best (paper)"] == 0.9410
     with pytest.raises(ValueError, match="group-1"):
         paper_comparison(table.rename(columns={"income AUC": "x"}))
+
+
+def test_plot_census_auc():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mmoe_lab.plots import plot_census_auc
+
+    ours = pd.DataFrame({"income AUC": [0.938, 0.936, 0.937], "marital AUC": [0.994, 0.993, 0.994]},
+                        index=pd.Index(["shared_bottom", "omoe", "mmoe"], name="model"))
+    seeds = pd.DataFrame({"model": ["mmoe", "mmoe", "omoe"], "income AUC": [0.935, 0.939, 0.931]})
+    fig = plot_census_auc(paper_comparison(ours), seeds=seeds)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["shared-bottom", "one-gate MoE", "MMoE"]
+    assert len(ax.patches) == 6                                            # ours + paper mean per model
+    with pytest.raises(ValueError, match="income mean"):
+        plot_census_auc(ours)
