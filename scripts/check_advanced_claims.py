@@ -19,6 +19,7 @@ import sys
 import numpy as np
 import pandas as pd
 
+
 def video_claims(df: pd.DataFrame) -> dict[str, np.ndarray]:
     """Claim name → boolean per seed."""
     from mmoe_lab.models import VIDEO_VARIANTS
@@ -80,6 +81,30 @@ def extraction_claims(results: pd.DataFrame) -> dict[str, np.ndarray]:
     for a, b in (("ple", "mmoe"), ("ple", "cgc"), ("cgc", "mmoe"), ("stacked_mmoe", "mmoe")):
         claims[f"{a} below {b} on both tasks"] = ((mse[a] < mse[b]).all(axis=1)).values
     return claims
+
+
+def funnel_table(seed: int) -> pd.DataFrame:
+    from mmoe_lab.models import compare_funnel_models
+
+    return compare_funnel_models(seed)
+
+
+def funnel_claims(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    v = {m: g.set_index("seed").sort_index() for m, g in df.groupby("model")}
+    naive, esmm, mmoe, bent = v["naive_cvr"], v["esmm"], v["mmoe"], v["esmm_bent"]
+    others = pd.concat([naive.cvr_mae, esmm.cvr_mae, mmoe.cvr_mae], axis=1).max(axis=1)
+    return {
+        "bent ESMM: mean pCVR < half the true mean": (bent.cvr_mean_pred < 0.5 * bent.cvr_mean_true).values,
+        "bent ESMM: largest pCVR MAE": (bent.cvr_mae > others).values,
+        "ESMM beats naive: AUC over all impressions": (esmm.cvr_auc_all > naive.cvr_auc_all).values,
+        "ESMM beats naive: pCVR MAE": (esmm.cvr_mae < naive.cvr_mae).values,
+        "ESMM beats MMoE: AUC over all impressions": (esmm.cvr_auc_all > mmoe.cvr_auc_all).values,
+        "ESMM beats MMoE: pCVR MAE": (esmm.cvr_mae < mmoe.cvr_mae).values,
+        "MMoE beats naive: AUC over all impressions": (mmoe.cvr_auc_all > naive.cvr_auc_all).values,
+        "MMoE beats naive: pCVR MAE": (mmoe.cvr_mae < naive.cvr_mae).values,
+        "naive: |mean pred - true mean| > ESMM's": (
+            (naive.cvr_mean_pred - naive.cvr_mean_true).abs() > (esmm.cvr_mean_pred - esmm.cvr_mean_true).abs()).values,
+    }
 
 
 def report(claims: dict[str, np.ndarray]) -> None:
