@@ -37,7 +37,7 @@ import pandas as pd
 from . import diagnostics as diag
 
 __all__ = ["CAUSES", "REMEDIES", "LabConfig", "remedy_setting", "make_scenario_data", "run_scenario",
-           "result_row", "remedy_table", "TABLE_PLAN", "CLAIMS", "check_claims"]
+           "result_row", "remedy_table", "remedy_summary", "TABLE_PLAN", "CLAIMS", "check_claims"]
 
 #: cause → one-line description.
 CAUSES: dict[str, str] = {
@@ -351,3 +351,26 @@ CLAIMS = _claims()
 def check_claims(table: pd.DataFrame) -> dict[str, bool]:
     """Evaluate :data:`CLAIMS` on one seed's rows (each (cause, remedy) of :data:`TABLE_PLAN` once)."""
     return {name: bool(test(table)) for name, test in CLAIMS.items()}
+
+
+def remedy_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds per (cause, remedy) of a :func:`remedy_table`, with the change against
+    the same cause without a remedy.
+
+    Returns:
+        DataFrame indexed by ``(cause, remedy)`` (in :data:`TABLE_PLAN` order where possible) with
+        ``polarization`` (mean over tasks), ``Δ polarization``, ``entropy``, ``test loss`` and
+        ``loss ratio`` (test loss / the cause's loss without remedy; > 1 = the remedy costs loss),
+        plus ``seeds``.
+    """
+    cols = {"polarization": "polarization", "entropy": "entropy", "mean_test_loss": "test loss"}
+    g = table.groupby(["cause", "remedy"], sort=False)
+    out = g[list(cols)].mean().rename(columns=cols)
+    out["seeds"] = g["seed"].nunique()
+    base = out.xs("none", level="remedy")
+    causes = out.index.get_level_values("cause")
+    out.insert(1, "Δ polarization", out["polarization"].to_numpy() - base.loc[causes, "polarization"].to_numpy())
+    out.insert(4, "loss ratio", out["test loss"].to_numpy() / base.loc[causes, "test loss"].to_numpy())
+    order = [(c, r) for c, rs in TABLE_PLAN.items() for r in rs if (c, r) in out.index]
+    rest = [i for i in out.index if i not in order]
+    return out.loc[order + rest]
