@@ -1,13 +1,14 @@
 # mmoe-lab: `make lab` opens the kit, `make test` runs every test. Both create .venv if missing.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# First Python 3.11/3.12 found (override: make lab PYTHON=/path/to/python3.12); only used to create .venv.
+PYTHON ?= $(shell for p in python3.11 python3.12 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 NOTEBOOKS := notebooks
 
-.PHONY: lab test unit nbval bench reproduce lint clean-venv help
+.PHONY: lab test unit nbval browser bench reproduce lint clean-venv help
 
 help:
 	@echo "make lab        set up .venv (first time only) and open JupyterLab on notebooks/"
@@ -15,26 +16,59 @@ help:
 	@echo "make bench      fused MMoE layer vs per-expert loop, ratios printed"
 	@echo "make reproduce  regenerate the precomputed experiments in data/"
 
+# ---- environment and `make lab` (issue 6) ----
 # Created once; re-running does not reinstall unless pyproject.toml changed.
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || test -n "$(PYTHON)" || { echo "make: need Python 3.11 or 3.12 on PATH to create $(VENV) (or: make lab PYTHON=/path/to/python3.12)"; exit 1; }
+	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON) ..."; $(PYTHON) -m venv $(VENV); }
+	@echo "installing mmoe-lab and its dependencies into $(VENV) (first time: a few minutes) ..."
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mmoe-lab)" >/dev/null
+	@$(BIN)/jupyter labextension list 2>&1 | grep -q '@jupyter-widgets/jupyterlab-manager.*enabled.*OK' || \
+		{ echo "the ipywidgets extension (@jupyter-widgets/jupyterlab-manager) is missing from $(VENV); see README, Troubleshooting"; exit 1; }
 	@touch $(STAMP)
 
+# Checked on every `make lab` (instant): the widget front end is installed and matches ipywidgets.
+LAB_CHECK := import importlib.metadata as m, pathlib, sys; \
+	v = {k: m.version(k) for k in ("ipywidgets", "jupyterlab_widgets")}; \
+	ext = pathlib.Path(sys.prefix, "share/jupyter/labextensions/@jupyter-widgets/jupyterlab-manager/package.json"); \
+	found = "found" if ext.is_file() else "MISSING"; \
+	ok = ext.is_file() and (v["ipywidgets"].split(".")[0], v["jupyterlab_widgets"].split(".")[0]) == ("8", "3"); \
+	ok or sys.exit(f"widget front end not usable: {v}, extension {found}. " \
+	"Fix: $(BIN)/pip install --force-reinstall ipywidgets jupyterlab_widgets (README: Troubleshooting)")
+FREE_PORT := import socket, sys; p = int(sys.argv[1]); busy = socket.socket().connect_ex(("127.0.0.1", p)) == 0; \
+	s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1] if busy else p)
+OPEN_BROWSER ?= True
+
+# Opens 00_start_here; prints the URL with its token; if PORT is taken, picks a free one and says so.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=$(NOTEBOOKS) --ip=127.0.0.1 --port=$(PORT) \
-		--ServerApp.open_browser=True --LabApp.default_url=/lab/tree/00_start_here.ipynb
+	@$(BIN)/python -c '$(LAB_CHECK)'
+	@port=$$($(BIN)/python -c '$(FREE_PORT)' $(PORT)); \
+	if [ "$$port" != "$(PORT)" ]; then echo "port $(PORT) is in use; using $$port (choose one: make lab PORT=8890)"; fi; \
+	token=$${JUPYTER_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))')}; \
+	echo ""; \
+	echo "  mmoe-lab is starting. Open (the token is your password):"; \
+	echo "    http://127.0.0.1:$$port/lab/tree/00_start_here.ipynb?token=$$token"; \
+	echo "  Kernel: \"Python 3 (mmoe-lab)\". Stop: Ctrl+C twice. Problems: README, Troubleshooting."; \
+	echo ""; \
+	JUPYTER_TOKEN=$$token exec $(BIN)/jupyter lab --notebook-dir=$(NOTEBOOKS) --ip=127.0.0.1 --port=$$port \
+		--ServerApp.port_retries=0 --ServerApp.open_browser=$(OPEN_BROWSER) \
+		--LabApp.default_url=/lab/tree/00_start_here.ipynb $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -m "not browser"
 	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout=300 $(NOTEBOOKS)
+	$(MAKE) --no-print-directory browser
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -m "not browser"
+
+# JupyterLab in headless chromium (tests/browser); skipped with the reason shown (-rs) when chromium
+# or playwright is missing, a failure instead when MMOE_LAB_REQUIRE_BROWSER=1 (CI).
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser -q -rs -m browser
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \

@@ -392,3 +392,34 @@ def test_01_task_correlation(lab_server: Any, page: Any, artifacts_dir: Path) ->
     assert right_img != start_img, "the scatter plot was not redrawn"
     assert left_text == start_text, "back at the start value, the coefficients should read as before"
     print(f"01 slider: p {moved['start']} -> {moved['right']}: {start_text!r} -> {right_text!r}")
+
+
+TRAIN_TIMEOUT_S = float(os.environ.get("MMOE_LAB_TRAIN_TIMEOUT", "600"))  # one live MMoE fit, shared cores
+
+
+def test_04_mmoe(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
+    """04 runs clean; in its panel the p slider (keyboard) updates the status, Train redraws the heatmaps."""
+    run_kit_notebook(page, lab_server, artifacts_dir, "04_mmoe.ipynb")
+    heatmaps = page.locator(f"{ACTIVE} .jp-CodeCell", has_text="plot_gate_heatmaps").first
+    if heatmaps.count():
+        shot(page, artifacts_dir, "04_mmoe-gate-heatmaps", heatmaps)
+    cell, slider = find_slider(page, CORRELATION_LABEL)
+    outputs = cell.locator(".jp-Cell-outputWrapper")
+    start_view = panel_view(cell)
+    assert start_view[1], "the MMoE panel shows no figure before training (expected the initial gate heatmaps)"
+    shot(page, artifacts_dir, "04_mmoe-panel-before", outputs)
+    start = slider.locator(".widget-readout").inner_text()
+    right = nudge_slider(page, slider, "ArrowRight")
+    moved_view = wait_panel_change(cell, start_view, f"ArrowRight ({start} -> {right})")
+    assert f"p = {float(right):g}" in moved_view[0], f"the status line does not show the new p: {moved_view[0]!r}"
+    assert moved_view[1] == start_view[1], "moving p alone must not retrain (the figure changed)"
+    cell.get_by_role("button", name="Train").click()
+    trained_view = wait_panel_change(cell, moved_view, "pressing Train", timeout_s=TRAIN_TIMEOUT_S)
+    deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    while "test MSE" not in trained_view[0] or trained_view[1] == start_view[1]:
+        if time.monotonic() > deadline:
+            pytest.fail(f"Train did not finish with a new figure and a test MSE: {trained_view[0]!r}")
+        trained_view = wait_panel_change(cell, trained_view, "training", timeout_s=TRAIN_TIMEOUT_S)
+    shot(page, artifacts_dir, "04_mmoe-panel-after-train", outputs)
+    assert_clean_run(page, "04_mmoe (after Train)")
+    print(f"04 panel after Train at p = {right}: {trained_view[0]!r}")
