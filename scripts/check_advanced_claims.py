@@ -25,13 +25,17 @@ def video_claims(df: pd.DataFrame) -> dict[str, np.ndarray]:
     from mmoe_lab.models import VIDEO_VARIANTS
 
     v = {(t, w): g.set_index("seed").sort_index() for (t, w), g in df.groupby(["target", "weighting"])}
-    raw, log, rawh, logh, logu = (v[k] for k in VIDEO_VARIANTS)
+    assert set(v) == set(VIDEO_VARIANTS), sorted(v)
+    raw, rawh, log, logh, logu = (v[k] for k in
+                                  (("raw", "equal"), ("raw", "hand"), ("log", "equal"), ("log", "hand"), ("log", "uncertainty")))
     near = lambda a, b, tol: (a - b).abs() <= tol  # noqa: E731
     return {
         "raw: watch-time gradient >= 10x rating's and >= 100x watched's": (
             (raw.grad_watch_time >= 10 * raw.grad_rating) & (raw.grad_watch_time >= 100 * raw.grad_watched)).values,
-        "log: watch-time gradient within 2x of rating's": (
-            (log.grad_watch_time <= 2 * log.grad_rating) & (log.grad_rating <= 2 * log.grad_watch_time)).values,
+        "log: watch-time gradient within 2.5x of rating's": (
+            (log.grad_watch_time <= 2.5 * log.grad_rating) & (log.grad_rating <= 2.5 * log.grad_watch_time)).values,
+        "log: watched gradient the smallest": (
+            (log.grad_watched < log.grad_watch_time) & (log.grad_watched < log.grad_rating)).values,
         "log beats raw: watched AUC": (log.watched_auc > raw.watched_auc).values,
         "log beats raw: watch-time Spearman": (log.watch_time_spearman > raw.watch_time_spearman).values,
         "log beats raw: watch-time RMSE (log s)": (log.watch_time_rmse_log < raw.watch_time_rmse_log).values,
@@ -112,11 +116,24 @@ def report(claims: dict[str, np.ndarray]) -> None:
         print(f"{int(np.sum(ok))}/{len(ok)}  {name}")
 
 
+def _save(df: pd.DataFrame, path: str | None) -> None:
+    print(df.round(4).to_string())
+    if path:
+        df.to_csv(path, index=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", choices=["07", "08", "09"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--csv", help="also write the per-seed table to this CSV file")
+    parser.add_argument("--from-csv", help="skip training: recount the claims from a table written by --csv")
     args = parser.parse_args(argv)
+    if args.from_csv:
+        df = pd.read_csv(args.from_csv)
+        claims = {"07": video_claims, "08": extraction_claims, "09": funnel_claims}[args.notebook](df)
+        report(claims)
+        return
     import mmoe_lab
 
     mmoe_lab.setup_notebook(style=False)
@@ -125,15 +142,15 @@ def main(argv: list[str] | None = None) -> None:
         from mmoe_lab.models import compare_video_variants
 
         df = pd.concat([compare_video_variants(s) for s in args.seeds], ignore_index=True)
-        print(df.round(3).to_string())
+        _save(df, args.csv)
         report(video_claims(df))
     elif args.notebook == "08":
         df = pd.concat([extraction_table(s) for s in args.seeds], ignore_index=True)
-        print(df.round(4).to_string())
+        _save(df, args.csv)
         report(extraction_claims(df))
     else:
         df = pd.concat([funnel_table(s) for s in args.seeds], ignore_index=True)
-        print(df.round(4).to_string())
+        _save(df, args.csv)
         report(funnel_claims(df))
     sys.stdout.flush()
 
