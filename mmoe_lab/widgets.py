@@ -24,7 +24,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import plots
-from .synthetic import label_correlation, make_correlated_tasks, make_task_splits
+from .synthetic import label_correlation, make_correlated_tasks
 
 __all__ = ["Panel", "correlation_panel", "shared_bottom_panel", "mmoe_panel"]
 
@@ -125,8 +125,6 @@ def _training_panel(name: str, arch: str, controls: dict[str, widgets.Widget], *
     """Shared machinery of the panels that retrain a model when **Train** is pressed."""
     from .experiments import LIVE_BUDGET
 
-    n_train = LIVE_BUDGET["n_train"] if n_train is None else n_train
-    n_test = LIVE_BUDGET["n_test"] if n_test is None else n_test
     epochs = train_kwargs.get("epochs", LIVE_BUDGET["epochs"])
     button = widgets.Button(description="Train", button_style="primary", icon="play")
     bar = widgets.IntProgress(value=0, min=0, max=epochs, description="progress")
@@ -137,16 +135,16 @@ def _training_panel(name: str, arch: str, controls: dict[str, widgets.Widget], *
     def pending(**values: Any) -> None:
         """On slider release: say what pressing Train will do (cheap; no training)."""
         shown = ", ".join(f"{k} = {v:g}" for k, v in values.items())
-        panel.status.value = f"<b>{shown}</b>: press <i>Train</i> to retrain ({epochs} epochs on {n_train:,} samples)"
+        panel.status.value = f"<b>{shown}</b>: press <i>Train</i> to retrain ({epochs} epochs)"
 
     def train(_: Any = None) -> dict[str, Any]:
-        from .experiments import train_and_evaluate
+        from .experiments import live_splits, train_and_evaluate
 
         values = {k: w.value for k, w in controls.items()}
         button.disabled = True
         try:
             panel.status.value = "training…"
-            data = make_task_splits(n_train, n_test, values["p"], preset=preset, random_state=seed)
+            data = live_splits(values["p"], seed, preset=preset, n_train=n_train, n_test=n_test)
             res = train_and_evaluate(arch, data, seed=seed, callbacks=[_progress_callback(bar, label, epochs)],
                                      **train_kwargs, **build_kwargs(values))
             info = draw(panel, res, data, values)
@@ -262,22 +260,28 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
         if not shown:
             panel.status.value = "choose at least one model"
             return
+        sel = curves[(curves["preset"] == preset) & (curves["n_train"] == n_train)
+                     & np.isclose(curves["correlation"], p)]
+        key = (preset, n_train, p)
+        runs = per_run.xs(key, level=["preset", "n_train", "correlation"]) if key in per_run.index.droplevel("seed") else None
+        shown = tuple(m for m in shown if runs is not None and m in runs and runs[m].notna().any())
+        if not shown:
+            panel.status.value = f"no stored runs for preset {preset!r}, p = {p:g} and these models"
+            panel.state = {"preset": preset, "p": p, "models": (), "means": {}}
+            return
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.0))
-        sel = curves[(curves["preset"] == preset) & (curves["n_train"] == n_train)
-                     & np.isclose(curves["correlation"], p)]
-        runs = per_run.xs((preset, n_train, p), level=["preset", "n_train", "correlation"])
         hi = float(np.nanquantile(runs[list(shown)].to_numpy(), 0.99))
         means = {}
         for m in shown:
             c = sel[sel["model"] == m]
             axes[0].plot(c["step"], c["mean"], color=plots.ARCH_COLORS[m], label=plots.ARCH_LABELS[m])
             axes[0].fill_between(c["step"], c["q25"], c["q75"], color=plots.ARCH_COLORS[m], alpha=0.15, lw=0)
-            axes[1].hist(runs[m].clip(upper=hi), bins=np.linspace(0, hi, 31), color=plots.ARCH_COLORS[m], alpha=0.45)
+            axes[1].hist(runs[m].dropna().clip(upper=hi), bins=np.linspace(0, hi, 31), color=plots.ARCH_COLORS[m], alpha=0.45)
             means[m] = float(runs[m].mean())
         axes[0].set(xlabel="training step", ylabel="test MSE", title=f"{preset!r}, p = {p:g}: mean curve")
-        axes[1].set(xlabel="final test MSE", ylabel="runs", title=f"{len(runs)} runs")
+        axes[1].set(xlabel="final test MSE", ylabel="runs", title=f"{int(runs[list(shown)].notna().all(axis=1).sum())} runs")
         axes[0].legend(fontsize=7)
         fig.tight_layout()
         panel.show_figure(fig)

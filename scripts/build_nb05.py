@@ -207,6 +207,8 @@ ours = study.ordering_counts(regime)
 ref = study.DESIGN_DATASIZE
 cols = ["n_train", "N", "mmoe", "omoe", "shared_bottom", "MMoE<SB", "full ordering"]
 side = ours[cols].merge(ref[cols], on="n_train", how="outer", suffixes=(" ours", " design.md"))
+counts_cols = [c for c in side.columns if c.startswith(("N ", "MMoE<SB", "full ordering"))]
+side[counts_cols] = side[counts_cols].astype("Int64")
 print(side.round(3).to_string(index=False))
 """)
 
@@ -317,6 +319,12 @@ means a minority of bad runs pulls the mean up.
 </details>
 """)
 
+import sys  # noqa: E402
+
+if len(sys.argv) > 1:  # debugging only: point the notebook at another study root
+    for c in cells:
+        if c.cell_type == "code":
+            c.source = c.source.replace("../data/study", sys.argv[1])
 nb = nbf.v4.new_notebook()
 nb.cells = cells
 nb.metadata["kernelspec"] = {"display_name": "Python 3 (mmoe-lab)", "language": "python", "name": "python3"}

@@ -150,6 +150,10 @@ def test_study_panel_redraws_on_value_change():
     assert np.isclose(panel.state["means"]["mmoe"], sel.final_test_loss.mean())
     panel.controls["models"].value = ()
     assert panel.n_draws == 3 and "at least one" in panel.status.value
+    # a partially finished study: a (preset, p) with no runs says so instead of failing
+    part = study_panel(df[~((df.preset == "teaching") & (df.correlation == 1.0))], preset="teaching")
+    part.controls["p"].value = 1.0
+    assert "no stored runs" in part.status.value and part.state["means"] == {}
 
 
 def test_figures_and_tables_from_results():
