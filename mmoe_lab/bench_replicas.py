@@ -29,7 +29,6 @@ from ._setup import quiet_import_tensorflow
 tf = quiet_import_tensorflow()
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from .experiments import label_dict  # noqa: E402
 from .models import build_model  # noqa: E402

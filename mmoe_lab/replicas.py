@@ -24,8 +24,9 @@ Run ``python -m mmoe_lab.replicas --bench`` for runs/minute replicated vs sequen
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -22,9 +22,10 @@ import platform
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -257,7 +258,7 @@ def _write_provenance(study: Study, command: list[str], unit_times: dict[str, fl
         "sessions": sessions,
         "versions": _versions(),
         "cpu": _cpu(),
-        "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     prov["compute_seconds_total"] = round(sum(prov["unit_seconds"].values()), 1)
     atomic_write_text(path, json.dumps(prov, indent=2, sort_keys=False) + "\n")
@@ -355,7 +356,7 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
     done = not study.pending()
     _write_provenance(study, command, times, "complete" if done else "partial")
     prov = json.loads((study.out / "provenance.json").read_text())
-    prov["sessions"].append({"started_utc": _dt.datetime.fromtimestamp(session_start, _dt.timezone.utc)
+    prov["sessions"].append({"started_utc": _dt.datetime.fromtimestamp(session_start, _dt.UTC)
                              .isoformat(timespec="seconds"), "wall_seconds": round(time.time() - session_start, 1),
                              "units": len(todo)})
     atomic_write_text(study.out / "provenance.json", json.dumps(prov, indent=2) + "\n")
