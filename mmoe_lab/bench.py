@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ._setup import quiet_import_tensorflow
 
@@ -122,7 +123,7 @@ def time_fit(layer: str, x: np.ndarray, y: dict[str, np.ndarray], batch_size: in
     t0 = time.perf_counter()
     timer = _EpochTimer(t0)
     model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=True, callbacks=[timer])
-    steady = [len(x) / (e - b) for b, e in zip(timer.begins[1:], timer.ends[1:])]
+    steady = [len(x) / (e - b) for b, e in zip(timer.begins[1:], timer.ends[1:], strict=True)]
     return {"first_epoch_s": timer.ends[0] - t0,
             "samples_per_s": float(np.median(steady)) if steady else float("nan")}
 

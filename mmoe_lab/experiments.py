@@ -2,29 +2,49 @@
 
 This module holds the one training routine every notebook, test and script shares
 (:func:`train_and_evaluate`) and the live-budget comparison of the three architectures
-(:func:`compare_architectures`).
+(:func:`compare_architectures`). :data:`LIVE_BUDGET` is the calibrated budget a live
+notebook cell can afford; ``scripts/calibrate.py`` measured it (``data/calibration/``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
 import pandas as pd
 
 from .models import ARCHITECTURES, build_model
-from .synthetic import make_task_splits
+from .synthetic import TaskGenerator
 
-__all__ = ["LIVE_BUDGET", "label_dict", "train_and_evaluate", "compare_architectures"]
+__all__ = [
+    "LIVE_BUDGET",
+    "label_dict",
+    "live_splits",
+    "fresh_sample_dataset",
+    "train_and_evaluate",
+    "compare_architectures",
+]
 
-#: The budget a live notebook cell can afford on 2 CPU cores (≈ ≤ 15 s per model).
+#: The budget a live notebook cell can afford on 2 CPU cores (≤ ~15 s per model), calibrated
+#: with ``scripts/calibrate.py`` so that, under ``preset="teaching"`` at ``p = 0.5``,
+#: parameter-matched MMoE < OMoE < shared-bottom in most seeds (tables in
+#: ``data/calibration/`` and in :func:`mmoe_lab.synthetic.make_correlated_tasks`).
+#:
+#: * ``n_train`` / ``n_test``: rows drawn by :func:`~mmoe_lab.synthetic.make_task_splits`.
+#: * ``epochs``, ``batch_size``, ``learning_rate`` (Adam): the training run.
+#: * ``fresh_samples``: if True (and the data carries its generator, as :func:`live_splits`
+#:   provides), every training batch is a fresh draw from the tasks (the paper's
+#:   effectively-infinite-data regime); an epoch is then ``n_train // batch_size`` steps.
 LIVE_BUDGET: dict[str, Any] = {
     "n_train": 10_000,
     "n_test": 2_000,
     "epochs": 20,
     "batch_size": 256,
     "learning_rate": 1e-3,
+    "fresh_samples": False,
+    "lr_schedule": "constant",
 }
 
 
@@ -39,26 +59,109 @@ def label_dict(y: np.ndarray, names: Sequence[str] | None = None) -> dict[str, n
     return {n: y[:, i] for i, n in enumerate(names)}
 
 
+def live_splits(
+    correlation: Any = 0.5,
+    random_state: Any = 0,
+    *,
+    preset: str = "teaching",
+    n_train: int | None = None,
+    n_test: int | None = None,
+    n_features: int = 100,
+    **constants: Any,
+) -> dict[str, Any]:
+    """:func:`~mmoe_lab.synthetic.make_task_splits` at the live budget, plus its generator.
+
+    The arrays are identical to ``make_task_splits(n_train, n_test, correlation,
+    preset=preset, random_state=random_state)``; the extra key ``"generator"`` (the
+    :class:`~mmoe_lab.synthetic.TaskGenerator` that drew them, labels standardized) lets
+    :func:`train_and_evaluate` stream fresh training samples.
+
+    Returns:
+        dict with ``x_train (n_train, d)``, ``y_train (n_train, T)``, ``x_test``, ``y_test``,
+        ``label_r (T, T)`` and ``generator``.
+    """
+    n_train = LIVE_BUDGET["n_train"] if n_train is None else n_train
+    n_test = LIVE_BUDGET["n_test"] if n_test is None else n_test
+    rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    # same draws, in the same order, as make_task_splits
+    gen = TaskGenerator.from_preset(n_features, correlation, preset=preset, standardize=True,
+                                    random_state=rng, **constants)
+    x_tr, y_tr = gen.sample(n_train, rng)
+    x_te, y_te = gen.sample(n_test, rng)
+    return {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te,
+            "label_r": gen.label_correlation(), "generator": gen}
+
+
+def fresh_sample_dataset(generator: TaskGenerator, batch_size: int, seed: int = 0,
+                         names: Sequence[str] | None = None):
+    """An endless ``tf.data.Dataset`` of fresh batches drawn from ``generator``'s tasks.
+
+    Sampling runs inside the TensorFlow graph (stateless random ops keyed by ``(seed, step)``),
+    so it is fast and the same ``seed`` gives the same batches. It follows
+    :meth:`~mmoe_lab.synthetic.TaskGenerator.sample` (same distribution, not the same numbers).
+
+    Returns:
+        dataset of ``(x (batch, d), {task_name: (batch,)})``.
+    """
+    import tensorflow as tf
+
+    d, t = generator.n_features, generator.n_tasks
+    names = list(names) if names is not None else [f"task_{i}" for i in range(t)]
+    w = tf.constant(generator.weights.T, tf.float32)  # (d, T)
+    alpha = tf.constant(generator.alpha, tf.float32)  # (m,)
+    beta = tf.constant(generator.beta, tf.float32)
+    shift, scale = (generator.label_mean, generator.label_std) if generator.standardize else (0.0, 1.0)
+
+    def draw(step):
+        z = tf.random.stateless_normal((batch_size, d + t), seed=tf.stack([tf.cast(seed, tf.int64), step]))
+        x, eps = z[:, :d], z[:, d:]
+        s = tf.matmul(x, w)  # (B, T)
+        y = s + tf.reduce_sum(tf.sin(s[..., None] * alpha + beta), axis=-1) + generator.noise_std * eps
+        y = (y - shift) / scale
+        return x, {n: y[:, i] for i, n in enumerate(names)}
+
+    return tf.data.Dataset.counter().map(draw).prefetch(2)
+
+
 def train_and_evaluate(
     arch: str,
-    data: dict[str, np.ndarray],
+    data: dict[str, Any],
     *,
     epochs: int | None = None,
     batch_size: int | None = None,
     learning_rate: float | None = None,
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] | None = None,
+    fresh_samples: bool | None = None,
+    steps_per_epoch: int | None = None,
+    steps_per_execution: int | None = None,
+    lr_schedule: str | None = None,
+    jit_compile: bool = False,
     **build_kwargs: Any,
 ) -> dict[str, Any]:
     """Build ``arch`` for the tasks in ``data``, train it, and measure per-task test MSE.
 
     Args:
         arch: ``"shared_bottom"``, ``"omoe"`` or ``"mmoe"``.
-        data: a dict as returned by :func:`~mmoe_lab.synthetic.make_task_splits`
-            (``x_train (n, d)``, ``y_train (n, T)``, ``x_test``, ``y_test``).
-        epochs, batch_size, learning_rate: default to :data:`LIVE_BUDGET`.
-        seed: seeds weight initialisation and batch order.
+        data: a dict as returned by :func:`~mmoe_lab.synthetic.make_task_splits` or
+            :func:`live_splits` (``x_train (n, d)``, ``y_train (n, T)``, ``x_test``,
+            ``y_test``; optionally ``generator``).
+        epochs, batch_size, learning_rate, fresh_samples: default to :data:`LIVE_BUDGET`.
+            With ``fresh_samples`` true and a ``generator`` in ``data``, training batches are
+            fresh draws (``x_train`` is then unused); without a generator the fixed
+            ``x_train`` is used.
+        seed: seeds weight initialisation, batch order and fresh samples.
         callbacks: extra Keras callbacks (e.g. a progress bar or a gate monitor).
+        steps_per_epoch: with fresh samples, steps per epoch (default ``n_train // batch_size``).
+        steps_per_execution: training steps per call into the compiled graph; default: a whole
+            epoch with fresh samples (≈ 3× faster on CPU: the in-graph sampler has no Python
+            in the loop), 1 with fixed arrays (no measurable gain there).
+        lr_schedule: ``"constant"`` or ``"cosine"`` (cosine decay from ``learning_rate`` to 1% of
+            it over the whole run, which settles the final weights so that a single run's test
+            loss reflects the architecture more than the last steps' noise); default from
+            :data:`LIVE_BUDGET`.
+        jit_compile: compile the train step with XLA (measured slower on small CPU models,
+            hence off by default).
         **build_kwargs: passed to :func:`~mmoe_lab.models.build_model`.
 
     Returns:
@@ -69,16 +172,35 @@ def train_and_evaluate(
     epochs = LIVE_BUDGET["epochs"] if epochs is None else epochs
     batch_size = LIVE_BUDGET["batch_size"] if batch_size is None else batch_size
     learning_rate = LIVE_BUDGET["learning_rate"] if learning_rate is None else learning_rate
+    fresh = LIVE_BUDGET["fresh_samples"] if fresh_samples is None else bool(fresh_samples)
+    fresh = fresh and data.get("generator") is not None
+    schedule = LIVE_BUDGET.get("lr_schedule", "constant") if lr_schedule is None else lr_schedule
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"`lr_schedule` should be 'constant' or 'cosine'. Received: lr_schedule={schedule!r}")
+    n_rows = len(data["x_train"])
+    steps = (steps_per_epoch or max(1, n_rows // batch_size)) if fresh else -(-n_rows // batch_size)
+    if schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps, alpha=0.01)
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     n_tasks = data["y_train"].shape[1]
     model = build_model(arch, n_tasks, data["x_train"].shape[1], learning_rate=learning_rate, **build_kwargs)
+    if jit_compile:
+        model.jit_compile = True
     names = [f"task_{i}" for i in range(n_tasks)]
-    hist = model.fit(
-        data["x_train"], label_dict(data["y_train"], names),
-        validation_data=(data["x_test"], label_dict(data["y_test"], names)),
-        epochs=epochs, batch_size=batch_size, verbose=0, callbacks=list(callbacks or []),
-    )
+    validation = (data["x_test"], label_dict(data["y_test"], names))
+    if fresh:
+        model.steps_per_execution = steps_per_execution or steps
+        hist = model.fit(
+            fresh_sample_dataset(data["generator"], batch_size, seed, names), steps_per_epoch=steps,
+            shuffle=False, validation_data=validation, epochs=epochs, verbose=0, callbacks=list(callbacks or []),
+        )
+    else:
+        model.steps_per_execution = steps_per_execution or 1
+        hist = model.fit(
+            data["x_train"], label_dict(data["y_train"], names), validation_data=validation,
+            epochs=epochs, batch_size=batch_size, verbose=0, callbacks=list(callbacks or []),
+        )
     history = pd.DataFrame(hist.history)
     history.index.name = "epoch"
     test_loss = {n: float(history[f"val_{n}_loss"].iloc[-1]) for n in names}
@@ -99,7 +221,7 @@ def compare_architectures(
     """Train each architecture on the same data for each seed; one row per (seed, arch).
 
     The data seed and the initialisation seed are both ``seed``, so every architecture sees
-    identical data within a seed.
+    identical data within a seed (the arrays of ``make_task_splits(..., random_state=seed)``).
 
     Returns:
         DataFrame with columns ``seed, arch, correlation, test_loss`` (mean over tasks) and
@@ -108,11 +230,9 @@ def compare_architectures(
     for a in archs:
         if a not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {a!r}; expected one of {ARCHITECTURES}")
-    n_train = LIVE_BUDGET["n_train"] if n_train is None else n_train
-    n_test = LIVE_BUDGET["n_test"] if n_test is None else n_test
     rows = []
     for seed in seeds:
-        data = make_task_splits(n_train, n_test, correlation, preset=preset, random_state=seed)
+        data = live_splits(correlation, seed, preset=preset, n_train=n_train, n_test=n_test)
         for arch in archs:
             res = train_and_evaluate(arch, data, seed=seed, **train_kwargs)
             rows.append({"seed": seed, "arch": arch, "correlation": correlation,

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,7 +48,51 @@ def paper_table(n_seeds: int = 20, n_samples: int = 10_000, preset: str = "paper
 
 
 def _append(path: Path, df: pd.DataFrame) -> None:
-    df.to_csv(path, mode="a", header=not path.exists(), index=False)
+    """Append rows (columns may grow over the search; earlier rows get blanks); file-locked."""
+    import fcntl
+
+    with open(Path(tempfile.gettempdir()) / f"mmoe_lab_{path.stem}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            df = pd.concat([pd.read_csv(path), df], ignore_index=True)
+        df.to_csv(path, index=False)
+
+
+def summarize(runs: pd.DataFrame, meta: dict) -> dict:
+    """One search row from per-seed runs: win counts, mean MSEs, seconds per model."""
+    wide = runs.pivot(index="seed", columns="arch", values="test_mse")
+    for arch in ("shared_bottom", "omoe", "mmoe"):
+        if arch not in wide:
+            wide[arch] = np.nan
+    seeds = sorted(runs.seed.unique())
+    return {
+        "tag": meta["tag"], "preset": meta["preset"], "constants": meta["constants"], "p": meta["p"],
+        "n_train": meta["n_train"], "train": meta["train"],
+        "seeds": f"{min(seeds)}-{max(seeds)}", "n_seeds": len(seeds),
+        "mmoe_lt_sb": int((wide.mmoe < wide.shared_bottom).sum()),
+        "full_order": int(((wide.mmoe < wide.omoe) & (wide.omoe < wide.shared_bottom)).sum()),
+        "mse_mmoe": round(wide.mmoe.mean(), 4), "mse_omoe": round(wide.omoe.mean(), 4),
+        "mse_sb": round(wide.shared_bottom.mean(), 4),
+        "sec_per_model_median": round(runs.seconds.median(), 2),
+        "sec_per_model_max": round(runs.seconds.max(), 2),
+        "cpu_sec_per_model_median": round(runs.cpu_seconds.median(), 2) if "cpu_seconds" in runs else np.nan,
+        "label_r_median": round(runs.groupby("seed").label_r.first().median(), 3),
+        "load_avg_end": round(os.getloadavg()[0], 2),
+        "note": meta["note"],
+    }
+
+
+def combine(tags: list[str], new_tag: str, note: str) -> dict:
+    """Merge the runs of several tags (e.g. seeds split over processes) into one search row."""
+    runs = pd.read_csv(OUT / "teaching_runs.csv")
+    search = pd.read_csv(OUT / "teaching_search.csv")
+    first = search[search.tag == tags[0]].iloc[-1]
+    part = runs[runs.tag.isin(tags)].drop(columns="tag")
+    summary = summarize(part, {**first.to_dict(), "tag": new_tag, "note": note})
+    summary["load_avg_end"] = search[search.tag.isin(tags)].load_avg_end.max()
+    _append(OUT / "teaching_search.csv", pd.DataFrame([summary]))
+    print(json.dumps(summary, default=str))
+    return summary
 
 
 def teaching_run(args: argparse.Namespace) -> pd.DataFrame:
@@ -55,6 +100,7 @@ def teaching_run(args: argparse.Namespace) -> pd.DataFrame:
 
     mmoe_lab.quiet_import_tensorflow()
     from mmoe_lab.experiments import live_splits, train_and_evaluate
+    from mmoe_lab.synthetic import PRESETS
 
     constants = json.loads(args.constants) if args.constants else {}
     train_kw = json.loads(args.train) if args.train else {}
@@ -62,30 +108,21 @@ def teaching_run(args: argparse.Namespace) -> pd.DataFrame:
     for seed in args.seeds:
         data = live_splits(args.p, seed, preset=args.preset, n_train=args.n_train,
                            n_test=args.n_test, **constants)
-        for arch in ("shared_bottom", "omoe", "mmoe"):
-            t0 = time.perf_counter()
+        for arch in args.archs:
+            t0, c0 = time.perf_counter(), time.process_time()
             res = train_and_evaluate(arch, data, seed=seed, **train_kw)
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
             rows.append({"seed": seed, "arch": arch, "test_mse": res["mean_test_loss"], "seconds": dt,
-                         "label_r": float(data["label_r"][0, 1])})
-            print(f"seed {seed} {arch:>13}: test MSE {res['mean_test_loss']:.4f}  {dt:5.1f}s", flush=True)
+                         "cpu_seconds": cpu, "label_r": float(data["label_r"][0, 1])})
+            print(f"seed {seed} {arch:>13}: test MSE {res['mean_test_loss']:.4f}  {dt:5.1f}s wall "
+                  f"{cpu:5.1f}s cpu", flush=True)
     runs = pd.DataFrame(rows)
-    wide = runs.pivot(index="seed", columns="arch", values="test_mse")
-    mm_sb = int((wide.mmoe < wide.shared_bottom).sum())
-    full = int(((wide.mmoe < wide.omoe) & (wide.omoe < wide.shared_bottom)).sum())
-    summary = {
-        "tag": args.tag, "preset": args.preset, "constants": json.dumps(constants, sort_keys=True),
+    summary = summarize(runs, {
+        "tag": args.tag, "preset": args.preset,
+        "constants": json.dumps({**PRESETS[args.preset], **constants}, sort_keys=True),
         "p": args.p, "n_train": args.n_train, "train": json.dumps(train_kw, sort_keys=True),
-        "seeds": f"{min(args.seeds)}-{max(args.seeds)}", "n_seeds": len(args.seeds),
-        "mmoe_lt_sb": mm_sb, "full_order": full,
-        "mse_mmoe": round(wide.mmoe.mean(), 4), "mse_omoe": round(wide.omoe.mean(), 4),
-        "mse_sb": round(wide.shared_bottom.mean(), 4),
-        "sec_per_model_median": round(runs.seconds.median(), 2),
-        "sec_per_model_max": round(runs.seconds.max(), 2),
-        "label_r_median": round(runs.label_r.median(), 3),
-        "load_avg_end": round(os.getloadavg()[0], 2),
         "note": args.note,
-    }
+    })
     print(json.dumps(summary))
     if not args.dry:
         runs.insert(0, "tag", args.tag)
@@ -108,14 +145,21 @@ def main(argv=None) -> None:
     tp.add_argument("--n-train", type=int, default=None)
     tp.add_argument("--n-test", type=int, default=None)
     tp.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    tp.add_argument("--archs", nargs="+", default=["shared_bottom", "omoe", "mmoe"])
     tp.add_argument("--note", default="")
     tp.add_argument("--dry", action="store_true")
+    cp = sub.add_parser("combine")
+    cp.add_argument("--tags", nargs="+", required=True)
+    cp.add_argument("--tag", required=True)
+    cp.add_argument("--note", default="")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     if args.cmd == "paper":
         df = paper_table(args.seeds)
         print(df.to_string(index=False))
         df.to_csv(OUT / "paper_preset_r.csv", index=False)
+    elif args.cmd == "combine":
+        combine(args.tags, args.tag, args.note)
     else:
         from mmoe_lab.experiments import LIVE_BUDGET
 
