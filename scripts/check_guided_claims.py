@@ -23,9 +23,11 @@ Prints one row per seed and the count of seeds on which each claim holds.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import mmoe_lab
 
@@ -57,20 +59,21 @@ def fig2_claims(n_seeds: int) -> None:
     print(f"  {above}/{n_seeds}  fig2: teaching preset above Fig. 2 at every p < 1")
 
 
-def run_seed(seed: int) -> dict[str, float]:
+def run_seed(seed: int, budget: dict[str, Any]) -> dict[str, float]:
     from mmoe_lab import diagnostics
-    from mmoe_lab.experiments import LIVE_BUDGET, train_and_evaluate
+    from mmoe_lab.experiments import live_splits, train_and_evaluate
 
+    sizes = {k: budget[k] for k in ("n_train", "n_test") if k in budget}
+    train = {k: v for k, v in budget.items() if k not in sizes}
     row: dict[str, float] = {"seed": seed}
     for p in (1.0, 0.9, 0.5):
-        data = mmoe_lab.make_task_splits(LIVE_BUDGET["n_train"], LIVE_BUDGET["n_test"], p,
-                                         preset="teaching", random_state=seed)
-        row[f"sb_{p}"] = train_and_evaluate("shared_bottom", data, seed=seed)["mean_test_loss"]
+        data = live_splits(p, seed, preset="teaching", **sizes)
+        row[f"sb_{p}"] = train_and_evaluate("shared_bottom", data, seed=seed, **train)["mean_test_loss"]
         if p == 0.9:
             continue
         archs = ("omoe", "mmoe") if p == 0.5 else ("mmoe",)
         for arch in archs:
-            res = train_and_evaluate(arch, data, seed=seed)
+            res = train_and_evaluate(arch, data, seed=seed, **train)
             row[f"{arch}_{p}"] = res["mean_test_loss"]
             if arch == "mmoe":
                 gates, _ = diagnostics.probe(res["model"], data["x_test"])
@@ -86,15 +89,20 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--first", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--fig2-only", action="store_true", help="only the (fast, untrained) Fig. 2 claims")
+    ap.add_argument("--budget", type=json.loads, default={},
+                    help='JSON overrides of the live budget, e.g. \'{"learning_rate": 0.01}\' (default: none)')
     args = ap.parse_args(argv)
     fig2_claims(args.seeds)
     if args.fig2_only:
         return 0
     mmoe_lab.setup_notebook()
+    from mmoe_lab.experiments import LIVE_BUDGET
+
+    print("live budget:", {**LIVE_BUDGET, **args.budget}, flush=True)
     rows = []
     for seed in range(args.first, args.first + args.seeds):
         t = time.time()
-        rows.append(run_seed(seed))
+        rows.append(run_seed(seed, args.budget))
         print(pd.DataFrame([rows[-1]]).round(4).to_string(index=False, header=len(rows) == 1),
               f"  ({time.time() - t:.0f} s)", flush=True)
     df = pd.DataFrame(rows)

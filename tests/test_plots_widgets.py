@@ -167,7 +167,7 @@ def test_shared_bottom_panel_trains_only_on_click(widgets_mod):
     assert panel.n_draws == 2 and not panel.controls["train"].disabled
     assert f"{panel.state['test_loss']:.3f}" in panel.status.value
     assert len(panel.result["history"]) == 2
-    data = mmoe_lab.make_task_splits(256, 128, 0.8, random_state=0)
+    data = mmoe_lab.experiments.live_splits(0.8, 0, n_train=256, n_test=128)
     assert panel.state["label r"] == pytest.approx(data["label_r"][0, 1])
 
 
