@@ -43,7 +43,7 @@ _LAZY_NAMES = {"MMoE": "layers", "build_model": "models", "TaskSpec": "models"}
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_MODULES:
-        if name != "plots":
+        if name not in {"plots", "datasets"}:
             quiet_import_tensorflow()
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY_NAMES:
