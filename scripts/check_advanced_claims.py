@@ -93,6 +93,21 @@ def funnel_table(seed: int) -> pd.DataFrame:
     return compare_funnel_models(seed)
 
 
+def funnel_selection(seeds) -> dict[str, np.ndarray]:
+    """Numpy only: clicked impressions have a higher true pCVR than all impressions."""
+    from mmoe_lab.models import FUNNEL_BUDGET
+    from mmoe_lab.scenarios import make_funnel_splits
+
+    b = FUNNEL_BUDGET
+    ok = []
+    for seed in seeds:
+        y = make_funnel_splits(b["n_train"], b["n_test"], b["n_features"], b["correlation"], ctr=b["ctr"],
+                               cvr=b["cvr"], random_state=seed)["y_train"]
+        clicked = y["click"] == 1
+        ok.append(y["p_cvr"][clicked].mean() > y["p_cvr"].mean())
+    return {"clicked impressions: higher mean true pCVR than all impressions": np.array(ok)}
+
+
 def funnel_claims(df: pd.DataFrame) -> dict[str, np.ndarray]:
     v = {m: g.set_index("seed").sort_index() for m, g in df.groupby("model")}
     naive, esmm, mmoe, bent = v["naive_cvr"], v["esmm"], v["mmoe"], v["esmm_bent"]
@@ -128,7 +143,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--csv", help="also write the per-seed table to this CSV file")
     parser.add_argument("--from-csv", help="skip training: recount the claims from a table written by --csv")
+    parser.add_argument("--selection-only", action="store_true", help="09: only the numpy selection check")
     args = parser.parse_args(argv)
+    if args.notebook == "09":
+        report(funnel_selection(args.seeds))
+        if args.selection_only:
+            return
     if args.from_csv:
         df = pd.read_csv(args.from_csv)
         claims = {"07": video_claims, "08": extraction_claims, "09": funnel_claims}[args.notebook](df)
