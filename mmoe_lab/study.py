@@ -148,8 +148,26 @@ class Study:
     def part_path(self, unit: dict[str, Any]) -> Path:
         return self.out / "parts" / f"{unit['key']}.csv"
 
+    def _covered(self) -> dict[str, set[int]]:
+        """Seeds already stored per (preset, size, model, p), whatever seed blocks made them."""
+        cov: dict[str, set[int]] = {}
+        for f in (self.out / "parts").glob("*.csv"):
+            prefix, _, block = f.stem.rpartition("_s")
+            try:
+                lo, hi = (int(v) for v in block.split("-"))
+            except ValueError:
+                continue
+            cov.setdefault(prefix, set()).update(range(lo, hi + 1))
+        return cov
+
+    def is_done(self, unit: dict[str, Any], covered: dict[str, set[int]] | None = None) -> bool:
+        """True when every seed of ``unit`` is stored (also by parts of another chunk size)."""
+        covered = self._covered() if covered is None else covered
+        return set(unit["seeds"]) <= covered.get(unit["key"].rpartition("_s")[0], set())
+
     def pending(self) -> list[dict[str, Any]]:
-        return [u for u in self.units if not self.part_path(u).exists()]
+        cov = self._covered()
+        return [u for u in self.units if not self.is_done(u, cov)]
 
 
 def _check_writable(out: Path) -> None:
@@ -252,7 +270,7 @@ def _write_provenance(study: Study, command: list[str], unit_times: dict[str, fl
                  "n_train": [_fmt_n(n) for n in study.n_trains], "chunk": study.chunk},
         "budget": {k: v for k, v in study.budget.items() if k != "n_train"},
         "status": status,
-        "units_done": sum(study.part_path(u).exists() for u in study.units),
+        "units_done": len(study.units) - len(study.pending()),
         "units_total": len(study.units),
         "unit_seconds": {**old.get("unit_seconds", {}), **unit_times},
         "sessions": sessions,
@@ -334,7 +352,7 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
                desc=f"study {study.out.name}", mininterval=2.0)
     b = study.budget
     for unit in todo:
-        if study.part_path(unit).exists() or not _claim(study, unit):
+        if study.is_done(unit) or not _claim(study, unit):
             bar.update(len(unit["seeds"]))  # finished or being run by another process
             continue
         t0 = time.time()

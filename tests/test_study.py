@@ -173,3 +173,11 @@ def test_figures_and_tables_from_results():
     assert len(table) == 6 and table.loc[table.p == 0.5, "paper (Fig. 4)"].notna().all()
     with pytest.raises(ValueError, match="no curves"):
         plots.plot_fig4_curves(curves, "nope")
+
+
+def test_seeds_stored_under_another_chunk_size_count_as_done(tmp_path):
+    st = Study.create(tmp_path, presets=["paper"], models=["mmoe"], correlations=[0.5], runs=4, chunk=4)
+    assert len(st.pending()) == 1
+    for lo in (0, 2):  # the same seeds written as two blocks of 2
+        (tmp_path / "parts" / f"paper_n10000_mmoe_p+0.500_s{lo:04d}-{lo + 1:04d}.csv").write_text("x\n")
+        assert len(st.pending()) == (1 if lo == 0 else 0)
