@@ -28,23 +28,35 @@ __all__ = [
 ]
 
 #: The budget a live notebook cell can afford on 2 CPU cores (≤ ~15 s per model), calibrated
-#: with ``scripts/calibrate.py`` so that, under ``preset="teaching"`` at ``p = 0.5``,
-#: parameter-matched MMoE < OMoE < shared-bottom in most seeds (tables in
-#: ``data/calibration/`` and in :func:`mmoe_lab.synthetic.make_correlated_tasks`).
+#: with ``scripts/calibrate.py`` (every configuration tried is in
+#: ``data/calibration/teaching_search.csv``; tables also in
+#: :func:`mmoe_lab.synthetic.make_correlated_tasks`).
 #:
-#: * ``n_train`` / ``n_test``: rows drawn by :func:`~mmoe_lab.synthetic.make_task_splits`.
-#: * ``epochs``, ``batch_size``, ``learning_rate`` (Adam): the training run.
-#: * ``fresh_samples``: if True (and the data carries its generator, as :func:`live_splits`
-#:   provides), every training batch is a fresh draw from the tasks (the paper's
-#:   effectively-infinite-data regime); an epoch is then ``n_train // batch_size`` steps.
+#: * ``n_train`` / ``n_test``: rows drawn by :func:`live_splits` /
+#:   :func:`~mmoe_lab.synthetic.make_task_splits`.
+#: * ``epochs``, ``batch_size``, ``learning_rate`` (Adam) and ``lr_schedule`` (``"cosine"``:
+#:   decays to 1% of the rate over the run, so the final weights settle).
+#: * ``fresh_samples``: every training batch is a fresh draw from the tasks (the paper's
+#:   effectively-infinite-data regime; in-graph, so also ≈ 3× faster per step than feeding
+#:   arrays). An epoch is then ``n_train // batch_size`` = 100 steps, 2,000 steps in all.
+#:   It needs the data's generator, which :func:`live_splits` (and so
+#:   :func:`compare_architectures`) provides; with a dict without ``"generator"`` the fixed
+#:   ``x_train`` rows are used instead (same epochs, batch size and learning rate).
+#:
+#: Measured (``preset="teaching"``, p = 0.5, parameter-matched build_model defaults, data
+#: seed = init seed): MMoE < shared-bottom in 8/10 seeds (0-9) and 8/10 (10-19); the full
+#: ordering MMoE < OMoE < shared-bottom in 6/10 and 4/10, short of the 7/10 the kit aimed
+#: for: on draws whose tasks come out nearly linear (label r > 0.3) the three models land
+#: within a few thousandths of MSE. CPU time per model ≈ 12 s for the mixtures, 7 s for
+#: shared-bottom (graph tracing included).
 LIVE_BUDGET: dict[str, Any] = {
-    "n_train": 10_000,
+    "n_train": 25_600,
     "n_test": 2_000,
     "epochs": 20,
     "batch_size": 256,
-    "learning_rate": 1e-3,
-    "fresh_samples": False,
-    "lr_schedule": "constant",
+    "learning_rate": 3e-3,
+    "fresh_samples": True,
+    "lr_schedule": "cosine",
 }
 
 
