@@ -37,13 +37,16 @@ __all__ = [
     "setup_notebook",
 ]
 
-_LAZY_MODULES = {"layers", "models", "experiments", "diagnostics", "plots", "widgets", "bench", "datasets"}
+_LAZY_MODULES = {
+    "layers", "models", "experiments", "diagnostics", "collapse", "plots", "widgets", "bench",
+    "bench_replicas", "datasets", "features", "scenarios", "replicas", "study",
+}
 _LAZY_NAMES = {"MMoE": "layers", "build_model": "models", "TaskSpec": "models"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_MODULES:
-        if name not in {"plots", "datasets"}:
+        if name not in {"plots", "datasets", "diagnostics"}:
             quiet_import_tensorflow()
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY_NAMES:
