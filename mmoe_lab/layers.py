@@ -15,10 +15,15 @@ from keras import ops
 __all__ = ["MMoE", "CGC", "UncertaintyWeighting", "expert_forward", "gate_forward", "mix_experts"]
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` should be a positive integer. Received: `{name}={value!r}`")
+def _int_at_least(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "a positive" if minimum == 1 else "a non-negative" if minimum == 0 else f"an >= {minimum}"
+        raise ValueError(f"`{name}` should be {kind} integer. Received: `{name}={value!r}`")
     return value
+
+
+def _positive_int(name: str, value: Any) -> int:
+    return _int_at_least(name, value, 1)
 
 
 @keras.saving.register_keras_serializable(package="mmoe_lab")
@@ -286,9 +291,7 @@ def mix_experts(gates, experts):
 
 
 def _non_negative_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"`{name}` should be a non-negative integer. Received: `{name}={value!r}`")
-    return value
+    return _int_at_least(name, value, 0)
 
 
 @keras.saving.register_keras_serializable(package="mmoe_lab")

@@ -139,10 +139,7 @@ def make_video_splits(
     _check_video_args(n_features, opts["watch_rate"], opts["median_seconds"], opts["duration_sigma"])
     rng = _rng(random_state)
     gen = _video_generator(n_features, correlation, rng)
-    x_tr, z_tr = gen.sample(n_train, rng)
-    x_te, z_te = gen.sample(n_test, rng)
-    return {"x_train": x_tr, "y_train": _video_labels(z_tr, rng, **opts),
-            "x_test": x_te, "y_test": _video_labels(z_te, rng, **opts)}
+    return _train_test(gen, n_train, n_test, rng, lambda z: _video_labels(z, rng, **opts))
 
 
 # ----------------------------------------------------------------------------- ad funnel
@@ -246,7 +243,16 @@ def make_funnel_splits(
     rng = _rng(random_state)
     gen = TaskGenerator.from_preset(n_features, correlation, n_tasks=2, preset="teaching",
                                     standardize=True, random_state=rng)
+    return _train_test(gen, n_train, n_test, rng, lambda z: _funnel_labels(z, rng, ctr, cvr, sharpness))
+
+
+def _train_test(gen: TaskGenerator, n_train: int, n_test: int, rng: np.random.Generator,
+                labels) -> dict[str, Any]:
+    """Draw train then test rows from one generator and turn latent scores into labels.
+
+    Draw order is fixed (train rows, test rows, train labels, test labels), so a seed always
+    gives the same arrays.
+    """
     x_tr, z_tr = gen.sample(n_train, rng)
     x_te, z_te = gen.sample(n_test, rng)
-    return {"x_train": x_tr, "y_train": _funnel_labels(z_tr, rng, ctr, cvr, sharpness),
-            "x_test": x_te, "y_test": _funnel_labels(z_te, rng, ctr, cvr, sharpness)}
+    return {"x_train": x_tr, "y_train": labels(z_tr), "x_test": x_te, "y_test": labels(z_te)}
