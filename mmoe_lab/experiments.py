@@ -25,6 +25,7 @@ __all__ = [
     "fresh_sample_dataset",
     "train_and_evaluate",
     "compare_architectures",
+    "compare_over_seeds",
 ]
 
 #: The budget a live notebook cell can afford on 2 CPU cores (≤ ~15 s per model), calibrated
@@ -250,3 +251,82 @@ def compare_architectures(
             rows.append({"seed": seed, "arch": arch, "correlation": correlation,
                          "test_loss": res["mean_test_loss"], **res["test_loss"]})
     return pd.DataFrame(rows)
+
+
+def compare_over_seeds(
+    archs: Sequence[str] = ARCHITECTURES,
+    correlations: Sequence[float] = (0.5,),
+    seeds: Sequence[int] = tuple(range(8)),
+    *,
+    preset: str = "teaching",
+    eval_every: int | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    **budget: Any,
+) -> dict[str, Any]:
+    """Train every (architecture, correlation, seed) at the live budget, many runs at once.
+
+    One seed is an anecdote: the spread between seeds is often larger than the effect a
+    notebook wants to show. This trains all ``len(correlations) × len(seeds)`` runs of an
+    architecture as replicas of one :class:`~mmoe_lab.replicas.ReplicaStack` (one Keras step
+    for all of them), so a notebook can afford several seeds. Replica ``(p, s)`` draws its
+    tasks, test set, training batches and initial weights from seed ``s``; the same ``s`` at
+    another ``p`` has the same directions and sine constants (only ``p`` differs), and every
+    architecture sees the same test sets. Runs differ from :func:`train_and_evaluate` with the
+    same seed in the random streams only (fresh batches, initial weights), not in the budget.
+
+    Args:
+        archs: subset of ``("shared_bottom", "omoe", "mmoe")``.
+        correlations: task cosines ``p``.
+        seeds: data and initialisation seeds.
+        preset: generator preset.
+        eval_every: steps between curve points (default: one epoch of the budget).
+        model_kwargs: architecture options of :class:`~mmoe_lab.replicas.ReplicaConfig`
+            (``num_experts``, ``expert_units``, ``tower_units``, ``shared_units``).
+        **budget: overrides of :data:`LIVE_BUDGET` (``n_train``, ``n_test``, ``epochs``,
+            ``batch_size``, ``learning_rate``, ``fresh_samples``, ``lr_schedule``).
+
+    Returns:
+        dict with
+
+        * ``"runs"``: one row per (arch, correlation, seed): ``arch, correlation, seed,
+          replica`` (its index in that architecture's stack), ``test_loss`` (mean test MSE over
+          tasks) and ``task_<i>``;
+        * ``"curves"``: one row per (arch, correlation, seed, step): ``test_loss`` (mean over
+          tasks) and ``val_loss`` (sum over tasks, as a Keras history) at that step;
+        * ``"weights"``: ``{arch: final replica weights}`` and ``"configs"``: ``{arch:
+          ReplicaConfig}`` (e.g. for :func:`~mmoe_lab.replicas.replica_gates`).
+    """
+    from .replicas import train_replicas
+
+    unknown = set(budget) - set(LIVE_BUDGET)
+    if unknown:
+        raise ValueError(f"unknown budget keys {sorted(unknown)}; expected a subset of {sorted(LIVE_BUDGET)}")
+    for a in archs:
+        if a not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {a!r}; expected one of {ARCHITECTURES}")
+    if not len(seeds) or not len(correlations):
+        raise ValueError(f"need at least one seed and one correlation. Received seeds={list(seeds)}, "
+                         f"correlations={list(correlations)}")
+    b = {**LIVE_BUDGET, **budget}
+    epoch_steps = max(1, b["n_train"] // b["batch_size"])
+    steps = b["epochs"] * epoch_steps
+    grid = [(float(p), int(s)) for p in correlations for s in seeds]
+    runs, curves, weights, configs = [], [], {}, {}
+    for arch in archs:
+        keras.backend.clear_session()
+        res = train_replicas(
+            arch, [s for _, s in grid], [p for p, _ in grid], preset=preset,
+            n_train=None if b["fresh_samples"] else b["n_train"], n_test=b["n_test"], steps=steps,
+            batch_size=b["batch_size"], learning_rate=b["learning_rate"],
+            lr_schedule=b.get("lr_schedule", "constant"), eval_every=eval_every or epoch_steps,
+            cfg_kwargs=model_kwargs,
+        )
+        weights[arch], configs[arch] = res["weights"], res["config"]
+        for r, (p, s) in enumerate(grid):
+            final = res["final_test"][r]
+            runs.append({"arch": arch, "correlation": p, "seed": s, "replica": r, "test_loss": float(np.mean(final)),
+                         **{f"task_{i}": float(v) for i, v in enumerate(final)}})
+            curves += [{"arch": arch, "correlation": p, "seed": s, "step": int(k), "test_loss": float(np.mean(v)),
+                        "val_loss": float(np.sum(v))}
+                       for k, v in zip(res["steps"], res["test_curve"][r])]
+    return {"runs": pd.DataFrame(runs), "curves": pd.DataFrame(curves), "weights": weights, "configs": configs}

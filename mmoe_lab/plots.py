@@ -17,7 +17,7 @@ __all__ = [
     "PAPER_FIG2", "PAPER_FIG4", "ARCH_LABELS", "ARCH_COLORS", "figure_png", "plot_task_vectors",
     "plot_label_scatter", "plot_label_scatter_grid", "plot_pearson_vs_spearman", "plot_fig2",
     "plot_loss_curves", "plot_gate_bars", "plot_gate_heatmaps", "plot_consultation",
-    "plot_model_comparison",
+    "plot_model_comparison", "plot_seed_curves",
     # 07-09 (issue 7)
     "plot_watch_time", "plot_gradient_norms", "plot_mtl_gain", "plot_cvr_calibration",
 ]
@@ -293,6 +293,53 @@ def plot_model_comparison(results: Any, paper: dict[str, float] | None = None, t
            ylabel="test MSE (mean over tasks)", title=title or "")
     if paper:
         ax.legend(fontsize=8)
+    return fig
+
+
+def plot_seed_curves(curves: Any, runs: Any, by: str = "correlation", title: str | None = None) -> Figure:
+    """Many seeds at once: mean test-loss curve per group, and every seed's final loss.
+
+    Left: the mean over seeds of the test MSE at each step, one line per group, with a band of
+    ± one standard error of that mean. Right: each seed's final test MSE as a dot, dots of the
+    same seed joined across groups (a *paired* comparison: same data seed, only the group
+    differs), and the group mean as a bar.
+
+    Args:
+        curves: DataFrame with columns ``by``, ``seed``, ``step``, ``test_loss`` (as
+            ``compare_over_seeds(...)["curves"]``), for one architecture if ``by`` is not ``arch``.
+        runs: DataFrame with columns ``by``, ``seed``, ``test_loss`` (``["runs"]``).
+        by: the grouping column: ``"correlation"`` or ``"arch"``.
+    """
+    for name, df, cols in (("curves", curves, {by, "seed", "step", "test_loss"}), ("runs", runs, {by, "seed", "test_loss"})):
+        if not cols <= set(df.columns):
+            raise ValueError(f"`{name}` should have columns {sorted(cols)}. Received {list(df.columns)}")
+    groups = list(dict.fromkeys(runs[by]))
+    if by == "correlation":
+        groups = sorted(groups, reverse=True)
+        colors = dict(zip(groups, sns.color_palette("flare", len(groups))))
+        label = {g: f"p = {g:g}" for g in groups}
+    else:
+        colors = {g: ARCH_COLORS.get(g, "k") for g in groups}
+        label = {g: ARCH_LABELS.get(g, str(g)) for g in groups}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.2, 3.4), gridspec_kw={"width_ratios": [1.4, 1]})
+    for g in groups:
+        c = curves[curves[by] == g].groupby("step")["test_loss"].agg(["mean", "sem"]).reset_index()
+        left.plot(c["step"], c["mean"], color=colors[g], lw=2, label=label[g])
+        left.fill_between(c["step"], c["mean"] - c["sem"], c["mean"] + c["sem"], color=colors[g], alpha=0.2, lw=0)
+    n = runs["seed"].nunique()
+    left.set(xlabel="training step", ylabel="test MSE (mean over tasks)", yscale="log",
+             title=f"mean over {n} seeds (band: ± 1 s.e.)")
+    left.legend(fontsize=8)
+    wide = runs.pivot_table(index="seed", columns=by, values="test_loss")[groups]
+    xs = np.arange(len(groups))
+    for _, row in wide.iterrows():
+        right.plot(xs, row.to_numpy(), "-o", color="k", alpha=0.35, ms=3, lw=0.8)
+    right.bar(xs, wide.mean().to_numpy(), color=[colors[g] for g in groups], alpha=0.75, width=0.6)
+    right.set(xticks=xs, xticklabels=[label[g] for g in groups], yscale="log",
+              title="final loss: one line per seed, bar = mean")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return fig
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "train_replicas",
     "step_flops",
     "weights_for_keras",
+    "replica_gates",
 ]
 
 
@@ -179,6 +180,32 @@ def weights_for_keras(cfg: ReplicaConfig, weights: dict[str, np.ndarray], r: int
         model.get_layer(f"task_{i}").set_weights([weights["out_kernel"][r, i][:, None], weights["out_bias"][r, i:i + 1]])
 
 
+def replica_gates(cfg: ReplicaConfig, weights: dict[str, np.ndarray], x: Any) -> np.ndarray:
+    """Gate weights of every replica on the same inputs, in numpy (no model needed).
+
+    Args:
+        cfg: the replicas' :class:`ReplicaConfig` (``"omoe"`` or ``"mmoe"``).
+        weights: arrays as :func:`init_replica_weights` or ``train_replicas(...)["weights"]``.
+        x: inputs ``(B, d)`` (the gates depend on ``x`` only, not on the tasks).
+
+    Returns:
+        ``(R, B, T, E)``: replica ``r``'s softmax gate of each task for each sample, the layout
+        of :func:`mmoe_lab.diagnostics.probe` per replica (a one-gate MoE repeats its gate for
+        every task).
+    """
+    if cfg.arch == "shared_bottom":
+        raise ValueError("`cfg.arch` should be 'omoe' or 'mmoe' (shared-bottom has no gates). Received: 'shared_bottom'")
+    x = np.asarray(x, np.float32)
+    if x.ndim != 2 or x.shape[1] != cfg.input_dim:
+        raise ValueError(f"`x` should have shape (batch, {cfg.input_dim}). Received shape {x.shape}")
+    g, e = cfg.num_gates, cfg.num_experts
+    logits = np.einsum("bd,rdk->rbk", x, weights["gate_kernel"]) + weights["gate_bias"][:, None, :]
+    logits = logits.reshape(*logits.shape[:2], g, e)
+    z = np.exp(logits - logits.max(-1, keepdims=True))
+    gates = z / z.sum(-1, keepdims=True)
+    return np.repeat(gates, cfg.n_tasks, axis=2) if g == 1 else gates
+
+
 # ----------------------------------------------------------------------------- the layer
 
 
@@ -301,8 +328,9 @@ class ReplicaData:
 
 
 def make_replica_data(
-    seeds: Sequence[int], correlation: float, *, preset: str = "teaching", n_train: int | None = 10_000,
-    n_test: int = 2_000, n_features: int = 100, n_tasks: int = 2, shared_inputs: bool = False,
+    seeds: Sequence[int], correlation: float | Sequence[float], *, preset: str = "teaching",
+    n_train: int | None = 10_000, n_test: int = 2_000, n_features: int = 100, n_tasks: int = 2,
+    shared_inputs: bool = False,
 ) -> ReplicaData:
     """Each replica's own task draw and data set, from its data seed.
 
@@ -311,19 +339,22 @@ def make_replica_data(
     exactly (the data :func:`mmoe_lab.experiments.compare_architectures` uses for that seed).
 
     Args:
+        correlation: the task cosine ``p`` of every replica, or one ``p`` per replica (a
+            sequence as long as ``seeds``), so one stack can hold several correlations.
         n_train: training-set size; ``None`` = fresh samples every step (the generator runs
             inside the training step; only the test sets are materialised).
         shared_inputs: draw one input pool ``(n_train, d)`` for all replicas (each still has
             its own task weights, sine constants, noise, labels and batch order). Saves memory
             at ``n_train`` = 1M (``R × 400 MB`` otherwise).
     """
+    ps = _per_replica_correlations(correlation, len(seeds))
     gens, xtr, ytr, xte, yte = [], [], [], [], []
     pool = None
     if shared_inputs and n_train is not None:
         pool = np.random.default_rng([min(seeds), 7]).standard_normal((n_train, n_features)).astype(np.float32)
-    for seed in seeds:
+    for seed, p in zip(seeds, ps):
         rng = np.random.default_rng(int(seed))
-        gen = TaskGenerator.from_preset(n_features, correlation, n_tasks=n_tasks, preset=preset,
+        gen = TaskGenerator.from_preset(n_features, p, n_tasks=n_tasks, preset=preset,
                                         standardize=True, random_state=rng)
         gens.append(gen)
         if n_train is not None and pool is None:
@@ -338,6 +369,17 @@ def make_replica_data(
     x_train = pool if pool is not None else (np.stack(xtr) if xtr else None)
     y_train = np.stack(ytr) if ytr else None
     return ReplicaData(x_train, y_train, np.stack(xte), np.stack(yte), gens)
+
+
+def _per_replica_correlations(correlation: float | Sequence[float], n: int) -> list[float]:
+    """One task cosine per replica: a scalar is repeated, a sequence must have length ``n``."""
+    if np.ndim(correlation) == 0:
+        return [float(correlation)] * n  # type: ignore[arg-type]
+    ps = [float(p) for p in correlation]  # type: ignore[union-attr]
+    if len(ps) != n:
+        raise ValueError(f"`correlation` should be one number or one per replica ({n}). "
+                         f"Received {len(ps)} values")
+    return ps
 
 
 def batch_indices(seeds: Sequence[int], n: int, batch_size: int, start: int, steps: int) -> np.ndarray:
@@ -365,7 +407,7 @@ def batch_indices(seeds: Sequence[int], n: int, batch_size: int, start: int, ste
 def train_replicas(
     arch: str,
     seeds: Sequence[int],
-    correlation: float = 0.5,
+    correlation: float | Sequence[float] = 0.5,
     *,
     preset: str = "teaching",
     n_train: int | None = 10_000,
@@ -373,6 +415,7 @@ def train_replicas(
     steps: int = 400,
     batch_size: int = 256,
     learning_rate: float = 1e-3,
+    lr_schedule: str = "constant",
     eval_every: int = 40,
     shared_inputs: bool = False,
     data: ReplicaData | None = None,
@@ -387,9 +430,12 @@ def train_replicas(
         arch: ``"shared_bottom"``, ``"omoe"`` or ``"mmoe"`` (parameter-matched as in
             :func:`mmoe_lab.models.build_model`).
         seeds: one seed per replica.
-        correlation: task cosine ``p``. preset: generator preset name.
+        correlation: task cosine ``p``, or one per replica. preset: generator preset name.
         n_train: training samples per replica; ``None`` = fresh samples every step.
         steps, batch_size, learning_rate: Adam budget (same for every replica).
+        lr_schedule: ``"constant"``, or ``"cosine"``: decay from ``learning_rate`` to 1% of it
+            over ``steps``, as :func:`mmoe_lab.experiments.train_and_evaluate` does at the live
+            budget.
         eval_every: steps between points of the loss curve (train = mean batch loss since the
             previous point, test = MSE on each replica's test set).
         data: prebuilt :class:`ReplicaData` (else made by :func:`make_replica_data`).
@@ -412,7 +458,11 @@ def train_replicas(
                                                              "expert_units", "tower_units", "shared_units")})
     stack.build((R, None, cfg.input_dim))
     stack.set_replica_weights(init_replica_weights(cfg, init_seeds if init_seeds is not None else seeds))
-    opt = keras.optimizers.Adam(learning_rate)
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"`lr_schedule` should be 'constant' or 'cosine'. Received: lr_schedule={lr_schedule!r}")
+    rate = (keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)
+            if lr_schedule == "cosine" else learning_rate)
+    opt = keras.optimizers.Adam(rate)
     opt.build(stack.trainable_variables)
     variables = stack.trainable_variables
 

@@ -12,6 +12,7 @@ from mmoe_lab.replicas import (
     batch_indices,
     init_replica_weights,
     make_replica_data,
+    replica_gates,
     replica_param_count,
     train_replicas,
     weights_for_keras,
@@ -125,3 +126,66 @@ def test_stack_config_round_trip_and_bad_args():
         ReplicaStack(0)
     with pytest.raises(ValueError, match="arch"):
         ReplicaConfig("moe")
+
+
+def test_per_replica_correlations():
+    """One stack can hold several p: replica r uses correlation[r]; the same seed keeps its
+    directions and sine constants at every p (only p differs)."""
+    data = make_replica_data([3, 3, 4], [0.9, 0.5, 0.5], preset="teaching", n_train=200, n_test=50)
+    for r, (seed, p) in enumerate([(3, 0.9), (3, 0.5), (4, 0.5)]):
+        ref = make_task_splits(200, 50, p, preset="teaching", random_state=seed)
+        np.testing.assert_array_equal(data.y_train[r], ref["y_train"])
+        assert data.generators[r].cosine[0, 1] == pytest.approx(p)
+    g09, g05 = data.generators[0], data.generators[1]
+    np.testing.assert_allclose(g09.weights[0], g05.weights[0])  # task 1's direction u1 is shared
+    np.testing.assert_allclose(g09.alpha, g05.alpha)
+    assert not np.allclose(g09.weights[1], g05.weights[1])  # task 2 turned by p
+    with pytest.raises(ValueError, match="one per replica"):
+        make_replica_data([1, 2], [0.5, 0.9, 1.0], n_train=10, n_test=10)
+
+
+@pytest.mark.slow
+def test_cosine_schedule_equals_keras_cosine_decay():
+    """lr_schedule="cosine" is Keras' CosineDecay(lr, steps, alpha=0.01), the live budget's schedule."""
+    import keras
+
+    from mmoe_lab.models import build_model
+
+    steps, lr, bs = 20, 3e-2, 64
+    res = train_replicas("mmoe", [5], 0.5, preset="teaching", n_train=400, n_test=100, steps=steps,
+                         batch_size=bs, learning_rate=lr, lr_schedule="cosine", eval_every=steps)
+    const = train_replicas("mmoe", [5], 0.5, preset="teaching", n_train=400, n_test=100, steps=steps,
+                           batch_size=bs, learning_rate=lr, eval_every=steps)
+    cfg = ReplicaConfig("mmoe")
+    model = build_model("mmoe", 2, 100, learning_rate=keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.01))
+    weights_for_keras(cfg, init_replica_weights(cfg, [5]), 0, model)
+    data = make_task_splits(400, 100, 0.5, preset="teaching", random_state=5)
+    for i in batch_indices([5], 400, bs, 0, steps)[:, 0]:
+        y = data["y_train"][i]
+        model.train_on_batch(data["x_train"][i], {"task_0": y[:, 0], "task_1": y[:, 1]})
+    pred = model.predict(data["x_test"], verbose=0)
+    test_mse = [float(np.mean((pred[f"task_{t}"][:, 0] - data["y_test"][:, t]) ** 2)) for t in range(2)]
+    np.testing.assert_allclose(res["final_test"][0], test_mse, rtol=RTOL)
+    assert not np.allclose(res["final_test"][0], const["final_test"][0], rtol=1e-3)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        train_replicas("mmoe", [5], 0.5, n_train=100, n_test=10, steps=1, lr_schedule="linear")
+
+
+def test_replica_gates_match_the_keras_layer():
+    from mmoe_lab.diagnostics import probe
+    from mmoe_lab.models import build_model
+
+    x = np.random.default_rng(0).standard_normal((7, 100)).astype(np.float32)
+    for arch in ("omoe", "mmoe"):
+        cfg = ReplicaConfig(arch)
+        w = init_replica_weights(cfg, [3, 4])
+        w["gate_kernel"] = w["gate_kernel"] * 20  # far from uniform, so the check has teeth
+        gates = replica_gates(cfg, w, x)
+        assert gates.shape == (2, 7, 2, 8)
+        model = build_model(arch, 2, 100)
+        weights_for_keras(cfg, w, 1, model)
+        np.testing.assert_allclose(gates[1], probe(model, x)[0], rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="no gates"):
+        replica_gates(ReplicaConfig("shared_bottom"), {}, x)
+    with pytest.raises(ValueError, match="shape"):
+        replica_gates(ReplicaConfig("mmoe"), w, x[:, :10])
