@@ -332,8 +332,9 @@ def plot_seed_curves(curves: Any, runs: Any, by: str = "correlation", title: str
     left.legend(fontsize=8)
     wide = runs.pivot_table(index="seed", columns=by, values="test_loss")[groups]
     xs = np.arange(len(groups))
+    alpha = min(0.35, 8 / max(len(wide), 1))  # many seeds: fainter lines
     for _, row in wide.iterrows():
-        right.plot(xs, row.to_numpy(), "-o", color="k", alpha=0.35, ms=3, lw=0.8)
+        right.plot(xs, row.to_numpy(), "-o", color="k", alpha=alpha, ms=3 if len(wide) <= 20 else 1.5, lw=0.8)
     right.bar(xs, wide.mean().to_numpy(), color=[colors[g] for g in groups], alpha=0.75, width=0.6)
     right.set(xticks=xs, xticklabels=[label[g] for g in groups], yscale="log",
               title="final loss: one line per seed, bar = mean")

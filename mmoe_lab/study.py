@@ -40,6 +40,7 @@ __all__ = [
     "run_study",
     "load_results",
     "parse_curve",
+    "run_curves",
     "ordering_counts",
     "main",
 ]
@@ -416,15 +417,19 @@ def run_table(df: pd.DataFrame, metric: str = "final_test_loss") -> pd.DataFrame
 def ordering_counts(df: pd.DataFrame, metric: str = "final_test_loss") -> pd.DataFrame:
     """Per (preset, n_train, correlation): mean loss per model and in how many seeds the
     paper's ordering holds (``MMoE < SB``; full ``MMoE < OMoE < SB``), out of ``N`` seeds that
-    have all three models."""
-    wide = run_table(df, metric).dropna()
+    have all three models. A study of fewer models (e.g. ``--models shared_bottom``) gets the
+    means of the models it has, ``N`` = its seeds and no counts (NaN)."""
+    wide = run_table(df, metric).reindex(columns=list(MODELS))
+    complete = wide.notna().all(axis=1)
+    wide = wide[complete] if complete.any() else wide
     rows = []
     for key, g in wide.groupby(level=["preset", "n_train", "correlation"]):
+        full = g.notna().all(axis=1).all()
         rows.append({
             "preset": key[0], "n_train": key[1], "correlation": key[2], "N": len(g),
             "mmoe": g["mmoe"].mean(), "omoe": g["omoe"].mean(), "shared_bottom": g["shared_bottom"].mean(),
-            "MMoE<SB": int((g["mmoe"] < g["shared_bottom"]).sum()),
-            "full ordering": int(((g["mmoe"] < g["omoe"]) & (g["omoe"] < g["shared_bottom"])).sum()),
+            "MMoE<SB": int((g["mmoe"] < g["shared_bottom"]).sum()) if full else np.nan,
+            "full ordering": int(((g["mmoe"] < g["omoe"]) & (g["omoe"] < g["shared_bottom"])).sum()) if full else np.nan,
         })
     return pd.DataFrame(rows)
 
@@ -546,6 +551,24 @@ def mean_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
             rows.append({"preset": key[0], "n_train": key[1], "model": key[2], "correlation": key[3],
                          "step": int(s), "mean": col.mean(), "q25": np.quantile(col, 0.25),
                          "q75": np.quantile(col, 0.75), "runs": len(col)})
+    return pd.DataFrame(rows)
+
+
+def run_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
+    """Long table of every run's loss curve, averaged over tasks.
+
+    Returns:
+        one row per (preset, n_train, model, correlation, seed, step) with ``test_loss`` (the
+        task-mean of ``curve`` at that step), the layout of
+        ``mmoe_lab.experiments.compare_over_seeds(...)["curves"]``, so
+        :func:`mmoe_lab.plots.plot_seed_curves` draws stored and live runs alike.
+    """
+    keys = ["preset", "n_train", "model", "correlation", "seed"]
+    rows = []
+    for key, g in df.groupby(keys, sort=True):
+        steps = parse_curve(g["curve_steps"].iloc[0])
+        mean = np.mean([parse_curve(c) for c in g[curve]], axis=0)
+        rows += [dict(zip(keys, key), step=int(s), test_loss=float(v)) for s, v in zip(steps, mean)]
     return pd.DataFrame(rows)
 
 

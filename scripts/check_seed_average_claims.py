@@ -9,8 +9,11 @@ the notebooks' calls on blocks ``first + k·block … first + (k+1)·block - 1``
 
 * 02 (the paper's Fig. 3): shared-bottom at p = 1.0, 0.9 and 0.5 in one replica stack;
   ``mean(1.0) < mean(0.5)`` and the full rise ``mean(1.0) < mean(0.9) < mean(0.5)``;
-* 04: shared-bottom, one-gate MoE and MMoE at p = 0.5; ``MMoE < OMoE``, ``MMoE < SB``,
-  MMoE best of three, and the full ordering ``MMoE < OMoE < SB`` (all on the means).
+* 04: shared-bottom and one-gate MoE at p = 0.5 (one stack each) and MMoE at p = 0.5 and 1.0
+  (one stack); ``MMoE < OMoE``, ``MMoE < SB``, MMoE best of three and the full ordering
+  ``MMoE < OMoE < SB`` (all on the means at p = 0.5), and the gate claim: the mean over seeds
+  of the Jensen-Shannon divergence between the two tasks' mean gates is larger at p = 0.5
+  than at p = 1.0 (gates probed on 500 standard-normal inputs, as the notebook does).
 
 The notebooks use block 0 (seeds 0-7). Usage::
 
@@ -35,19 +38,43 @@ CLAIMS = {
     "04 p=0.5: mmoe < shared_bottom": lambda r: r["mmoe"] < r["shared_bottom"],
     "04 p=0.5: mmoe best of three": lambda r: r["mmoe"] < min(r["omoe"], r["shared_bottom"]),
     "04 p=0.5: mmoe < omoe < shared_bottom": lambda r: r["mmoe"] < r["omoe"] < r["shared_bottom"],
+    "04 gates: mean jsd(0.5) > mean jsd(1.0)": lambda r: r["jsd_0.5"] > r["jsd_1.0"],
 }
+
+
+def gate_divergence(out, probe_x):
+    """Per-seed JSD between the two tasks' mean MMoE gates, ``{(p, seed): jsd}``."""
+    from mmoe_lab import diagnostics
+    from mmoe_lab.replicas import replica_gates
+
+    gates = replica_gates(out["configs"]["mmoe"], out["weights"]["mmoe"], probe_x)
+    runs = out["runs"][out["runs"]["arch"] == "mmoe"]
+    return {(r.correlation, r.seed): float(diagnostics.task_divergence(gates[r.replica])[0, 1])
+            for r in runs.itertuples()}
 
 
 def run_block(seeds: list[int]) -> tuple[dict[str, float], "object", "object"]:
     from mmoe_lab.experiments import compare_over_seeds
 
+    import numpy as np
+    import pandas as pd
+
     fig3 = compare_over_seeds(["shared_bottom"], (1.0, 0.9, 0.5), seeds)["runs"]
-    three = compare_over_seeds(("shared_bottom", "omoe", "mmoe"), (0.5,), seeds)["runs"]
+    # notebook 04's calls, in its order
+    base = compare_over_seeds(["shared_bottom", "omoe"], (0.5,), seeds)
+    mm = compare_over_seeds(["mmoe"], (0.5, 1.0), seeds)
+    probe_x = np.random.default_rng(0).standard_normal((500, 100)).astype("float32")
+    jsd = gate_divergence(mm, probe_x)
+    three = pd.concat([base["runs"], mm["runs"]], ignore_index=True)
+    three["jsd"] = [jsd.get((p, s), np.nan) for p, s in zip(three["correlation"], three["seed"])]
     row: dict[str, float] = {"first_seed": seeds[0], "seeds": len(seeds)}
     for p, v in fig3.groupby("correlation")["test_loss"].mean().items():
         row[f"sb_{p}"] = float(v)
-    for a, v in three.groupby("arch")["test_loss"].mean().items():
+    at5 = three[three["correlation"] == 0.5]
+    for a, v in at5.groupby("arch")["test_loss"].mean().items():
         row[a] = float(v)
+    for p in (0.5, 1.0):
+        row[f"jsd_{p}"] = float(np.mean([v for (q, _), v in jsd.items() if q == p]))
     return row, fig3, three
 
 
@@ -81,7 +108,10 @@ def main(argv: list[str]) -> int:
         print(f"  {sum(bool(fn(r)) for _, r in df.iterrows())}/{len(df)}  {name}")
     # the same claims seed by seed, for contrast with the block means
     f = seeds_df[seeds_df["check"] == "fig3"].pivot_table(index="seed", columns="correlation", values="test_loss")
-    t3 = seeds_df[seeds_df["check"] == "p0.5"].pivot_table(index="seed", columns="arch", values="test_loss")
+    at5 = seeds_df[(seeds_df["check"] == "p0.5") & (seeds_df["correlation"] == 0.5)]
+    t3 = at5.pivot_table(index="seed", columns="arch", values="test_loss")
+    j = seeds_df[(seeds_df["check"] == "p0.5") & (seeds_df["arch"] == "mmoe")].pivot_table(
+        index="seed", columns="correlation", values="jsd")
     n = len(f)
     print(f"\nthe same claims on single seeds ({n} seeds):")
     print(f"  {int((f[1.0] < f[0.5]).sum())}/{n}  02 sb: loss(1.0) < loss(0.5)")
@@ -89,6 +119,7 @@ def main(argv: list[str]) -> int:
     print(f"  {int((t3['mmoe'] < t3['omoe']).sum())}/{n}  04 mmoe < omoe")
     print(f"  {int((t3['mmoe'] < t3[['omoe', 'shared_bottom']].min(axis=1)).sum())}/{n}  04 mmoe best of three")
     print(f"  {int(((t3['mmoe'] < t3['omoe']) & (t3['omoe'] < t3['shared_bottom'])).sum())}/{n}  04 full ordering")
+    print(f"  {int((j[0.5] > j[1.0]).sum())}/{n}  04 gates: jsd(0.5) > jsd(1.0)")
     print("\nmean over all seeds:", {**f.mean().round(4).to_dict(), **t3.mean().round(4).to_dict()})
     return 0
 

@@ -181,3 +181,37 @@ def test_seeds_stored_under_another_chunk_size_count_as_done(tmp_path):
     for lo in (0, 2):  # the same seeds written as two blocks of 2
         (tmp_path / "parts" / f"paper_n10000_mmoe_p+0.500_s{lo:04d}-{lo + 1:04d}.csv").write_text("x\n")
         assert len(st.pending()) == (1 if lo == 0 else 0)
+
+
+def test_run_curves_average_tasks_per_step():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mmoe_lab.plots import plot_seed_curves
+    from mmoe_lab.study import parse_curve, run_curves, run_table
+
+    df = _fake_results(seeds=3)
+    curves = run_curves(df)
+    assert len(curves) == 2 * 3 * 2 * 3 * 3  # presets × models × p × seeds × steps
+    one = df[(df.preset == "paper") & (df.model == "omoe") & (df.correlation == 0.5) & (df.seed == 2)]
+    expect = np.mean([parse_curve(c) for c in one["test_curve"]], axis=0)
+    got = curves[(curves.preset == "paper") & (curves.model == "omoe") & (curves.correlation == 0.5) & (curves.seed == 2)]
+    np.testing.assert_allclose(got.sort_values("step")["test_loss"], expect)
+    # the last curve point is the run's final loss, so the two tables agree
+    last = got.sort_values("step")["test_loss"].iloc[-1]
+    assert np.isclose(last, run_table(df).loc[("paper", "10000", 0.5, 2), "omoe"])
+    sb = curves[(curves.preset == "teaching") & (curves.model == "shared_bottom")]
+    runs = sb[sb.step == 30]
+    plot_seed_curves(sb, runs, by="correlation")
+
+
+def test_ordering_counts_of_a_one_model_study():
+    from mmoe_lab.study import ordering_counts
+
+    df = _fake_results()
+    full = ordering_counts(df)
+    assert (full["N"] == 4).all() and full["MMoE<SB"].notna().all()
+    sb = ordering_counts(df[df.model == "shared_bottom"])
+    assert len(sb) == 4 and sb["mmoe"].isna().all() and sb["MMoE<SB"].isna().all()
+    sel = df[(df.model == "shared_bottom") & (df.preset == "paper") & (df.correlation == 0.5)]
+    assert np.isclose(sb.iloc[0]["shared_bottom"], sel.groupby("seed")["final_test_loss"].mean().mean())
