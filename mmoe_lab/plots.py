@@ -558,7 +558,44 @@ def plot_datasize(ours: Any, reference: Any = None) -> Figure:
     return fig
 
 
-__all__ += ["plot_fig4_curves", "plot_fig5_hist", "plot_datasize"]
+def plot_spread_by_size(per_run: Any, preset: str = "paper", correlation: float = 0.5,
+                        models: Sequence[str] = ("shared_bottom", "omoe", "mmoe")) -> Figure:
+    """Fig. 5 against data size: every run's final test MSE, per training-set size and model.
+
+    One column of dots per (size, model), log scale, with a black tick at the median; shows
+    whether the spread of shared-bottom's runs (the paper's Fig. 5) and the ordering of the
+    medians change as the training set grows.
+
+    Args:
+        per_run: DataFrame from :func:`mmoe_lab.study.run_table` (index preset, n_train,
+            correlation, seed; one column per model).
+    """
+    order = ["10000", "100000", "1000000", "fresh"]
+    labels = {"10000": "10k", "100000": "100k", "1000000": "1M", "fresh": "fresh"}
+    sel = per_run.xs(preset, level="preset")
+    sel = sel[np.isclose(sel.index.get_level_values("correlation"), correlation)]
+    sizes = [o for o in order if o in set(sel.index.get_level_values("n_train"))]
+    if not sizes:
+        raise ValueError(f"no runs for preset={preset!r} at p={correlation}")
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    width = 0.8 / len(models)
+    rng = np.random.default_rng(0)
+    for i, size in enumerate(sizes):
+        g = sel.xs(size, level="n_train")
+        for j, model in enumerate(models):
+            v = g[model].dropna().to_numpy()
+            x = i + (j - (len(models) - 1) / 2) * width
+            ax.plot(x + rng.uniform(-0.3, 0.3, len(v)) * width, v, "o", ms=3, alpha=0.6, color=ARCH_COLORS[model],
+                    label=ARCH_LABELS[model] if i == 0 else None)
+            ax.plot([x - 0.4 * width, x + 0.4 * width], [np.median(v)] * 2, color="k", lw=2)
+    ax.set(xticks=range(len(sizes)), xticklabels=[f"{labels[s]} (n={sel.xs(s, level='n_train').shape[0]})" for s in sizes],
+           yscale="log", xlabel="training samples per run", ylabel="final test MSE (one dot per run)",
+           title=f"preset {preset!r}, p = {correlation:g}: spread of runs against data size (bar: median)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+__all__ += ["plot_fig4_curves", "plot_fig5_hist", "plot_datasize", "plot_spread_by_size"]
 
 
 # ---- gate diagnostics (06) ----

@@ -215,3 +215,17 @@ def test_ordering_counts_of_a_one_model_study():
     assert len(sb) == 4 and sb["mmoe"].isna().all() and sb["MMoE<SB"].isna().all()
     sel = df[(df.model == "shared_bottom") & (df.preset == "paper") & (df.correlation == 0.5)]
     assert np.isclose(sb.iloc[0]["shared_bottom"], sel.groupby("seed")["final_test_loss"].mean().mean())
+
+
+def test_plot_spread_by_size():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mmoe_lab.plots import plot_spread_by_size
+    from mmoe_lab.study import run_table
+
+    df = pd.concat([_fake_results().assign(n_train=n) for n in ("10000", "fresh")], ignore_index=True)
+    fig = plot_spread_by_size(run_table(df), "paper", 0.5)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["10k (n=4)", "fresh (n=4)"]
+    with pytest.raises(ValueError, match="no runs"):
+        plot_spread_by_size(run_table(df), "paper", 0.7)
