@@ -13,7 +13,7 @@ NOTEBOOKS := notebooks
 help:
 	@echo "make lab        set up .venv (first time only) and open JupyterLab on notebooks/"
 	@echo "make test       unit tests + strict nbval over notebooks/ (+ browser test if chromium is present)"
-	@echo "make bench      fused MMoE layer vs per-expert loop, ratios printed"
+	@echo "make bench      fused MMoE layer vs per-expert loop; replicas vs sequential fits (ratios printed)"
 	@echo "make reproduce  regenerate the precomputed experiments in data/"
 
 # ---- environment and `make lab` (issue 6) ----
@@ -76,6 +76,7 @@ nbval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m mmoe_lab.bench
+	$(BIN)/python -m mmoe_lab.bench_replicas
 
 reproduce: $(STAMP)
 	$(BIN)/python -m mmoe_lab reproduce
