@@ -328,5 +328,5 @@ def compare_over_seeds(
                          **{f"task_{i}": float(v) for i, v in enumerate(final)}})
             curves += [{"arch": arch, "correlation": p, "seed": s, "step": int(k), "test_loss": float(np.mean(v)),
                         "val_loss": float(np.sum(v))}
-                       for k, v in zip(res["steps"], res["test_curve"][r])]
+                       for k, v in zip(res["steps"], res["test_curve"][r], strict=True)]
     return {"runs": pd.DataFrame(runs), "curves": pd.DataFrame(curves), "weights": weights, "configs": configs}

@@ -316,7 +316,7 @@ def plot_seed_curves(curves: Any, runs: Any, by: str = "correlation", title: str
     groups = list(dict.fromkeys(runs[by]))
     if by == "correlation":
         groups = sorted(groups, reverse=True)
-        colors = dict(zip(groups, sns.color_palette("flare", len(groups))))
+        colors = dict(zip(groups, sns.color_palette("flare", len(groups)), strict=True))
         label = {g: f"p = {g:g}" for g in groups}
     else:
         colors = {g: ARCH_COLORS.get(g, "k") for g in groups}

@@ -352,7 +352,7 @@ def make_replica_data(
     pool = None
     if shared_inputs and n_train is not None:
         pool = np.random.default_rng([min(seeds), 7]).standard_normal((n_train, n_features)).astype(np.float32)
-    for seed, p in zip(seeds, ps):
+    for seed, p in zip(seeds, ps, strict=True):
         rng = np.random.default_rng(int(seed))
         gen = TaskGenerator.from_preset(n_features, p, n_tasks=n_tasks, preset=preset,
                                         standardize=True, random_state=rng)

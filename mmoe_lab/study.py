@@ -568,7 +568,7 @@ def run_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
     for key, g in df.groupby(keys, sort=True):
         steps = parse_curve(g["curve_steps"].iloc[0])
         mean = np.mean([parse_curve(c) for c in g[curve]], axis=0)
-        rows += [dict(zip(keys, key), step=int(s), test_loss=float(v)) for s, v in zip(steps, mean)]
+        rows += [dict(zip(keys, key, strict=True), step=int(s), test_loss=float(v)) for s, v in zip(steps, mean, strict=True)]
     return pd.DataFrame(rows)
 
 

@@ -107,9 +107,9 @@ def main(argv: list[str]) -> int:
               f"  ({time.time() - t:.0f} s)", flush=True)
     df = pd.DataFrame(rows)
     if args.out:
-        tmp = args.out.with_suffix(".tmp")
-        df.to_csv(tmp, index=False)
-        tmp.replace(args.out)
+        from mmoe_lab.study import atomic_write_text
+
+        atomic_write_text(args.out, df.to_csv(index=False))
     print(f"\nclaims over {len(df)} seeds ({args.first}..{args.first + len(df) - 1}):")
     for name, fn in CLAIMS.items():
         print(f"  {sum(bool(fn(r)) for _, r in df.iterrows())}/{len(df)}  {name}")

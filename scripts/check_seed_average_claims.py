@@ -100,9 +100,9 @@ def main(argv: list[str]) -> int:
     df = pd.DataFrame(rows)
     seeds_df = pd.concat(per_seed, ignore_index=True)
     if args.out:
-        tmp = args.out.with_suffix(".tmp")
-        seeds_df.to_csv(tmp, index=False)
-        tmp.replace(args.out)
+        from mmoe_lab.study import atomic_write_text
+
+        atomic_write_text(args.out, seeds_df.to_csv(index=False))
     print(f"\nclaims on block means ({len(df)} blocks of {args.block} seeds, from seed {args.first}):")
     for name, fn in CLAIMS.items():
         print(f"  {sum(bool(fn(r)) for _, r in df.iterrows())}/{len(df)}  {name}")
