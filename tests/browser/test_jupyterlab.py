@@ -178,7 +178,10 @@ def find_slider(page: Any, label: re.Pattern[str]) -> tuple[Any, Any]:
     for c in range(cells.count()):
         sliders = cells.nth(c).locator(".widget-slider")
         for i in range(sliders.count()):
-            text = sliders.nth(i).locator(".widget-label").first.inner_text()
+            # JupyterLab 4 renders off-screen cells lazily (their text reads as ''): scroll first,
+            # and read the DOM text rather than the rendered text
+            sliders.nth(i).scroll_into_view_if_needed()
+            text = (sliders.nth(i).locator(".widget-label").first.text_content() or "").strip()
             seen.append(text)
             if label.search(text):
                 return cells.nth(c), sliders.nth(i)
