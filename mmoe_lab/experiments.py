@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .models import ARCHITECTURES, build_model
+from .models import ARCHITECTURES, build_model, learning_rate_schedule
 from .synthetic import TaskGenerator
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "train_and_evaluate",
     "compare_architectures",
     "compare_over_seeds",
+    "gate_divergences",
 ]
 
 #: The budget a live notebook cell can afford on 2 CPU cores (≤ ~15 s per model), calibrated
@@ -59,6 +60,12 @@ LIVE_BUDGET: dict[str, Any] = {
     "fresh_samples": True,
     "lr_schedule": "cosine",
 }
+
+
+def _check_archs(archs: Sequence[str]) -> None:
+    for a in archs:
+        if a not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {a!r}; expected one of {ARCHITECTURES}")
 
 
 def label_dict(y: np.ndarray, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
@@ -188,12 +195,9 @@ def train_and_evaluate(
     fresh = LIVE_BUDGET["fresh_samples"] if fresh_samples is None else bool(fresh_samples)
     fresh = fresh and data.get("generator") is not None
     schedule = LIVE_BUDGET.get("lr_schedule", "constant") if lr_schedule is None else lr_schedule
-    if schedule not in ("constant", "cosine"):
-        raise ValueError(f"`lr_schedule` should be 'constant' or 'cosine'. Received: lr_schedule={schedule!r}")
     n_rows = len(data["x_train"])
     steps = (steps_per_epoch or max(1, n_rows // batch_size)) if fresh else -(-n_rows // batch_size)
-    if schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps, alpha=0.01)
+    learning_rate = learning_rate_schedule(learning_rate, schedule, epochs * steps)
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     n_tasks = data["y_train"].shape[1]
@@ -240,9 +244,7 @@ def compare_architectures(
         DataFrame with columns ``seed, arch, correlation, test_loss`` (mean over tasks) and
         ``task_<i>`` (per-task test MSE).
     """
-    for a in archs:
-        if a not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture {a!r}; expected one of {ARCHITECTURES}")
+    _check_archs(archs)
     rows = []
     for seed in seeds:
         data = live_splits(correlation, seed, preset=preset, n_train=n_train, n_test=n_test)
@@ -301,9 +303,7 @@ def compare_over_seeds(
     unknown = set(budget) - set(LIVE_BUDGET)
     if unknown:
         raise ValueError(f"unknown budget keys {sorted(unknown)}; expected a subset of {sorted(LIVE_BUDGET)}")
-    for a in archs:
-        if a not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture {a!r}; expected one of {ARCHITECTURES}")
+    _check_archs(archs)
     if not len(seeds) or not len(correlations):
         raise ValueError(f"need at least one seed and one correlation. Received seeds={list(seeds)}, "
                          f"correlations={list(correlations)}")
@@ -330,3 +330,24 @@ def compare_over_seeds(
                         "val_loss": float(np.sum(v))}
                        for k, v in zip(res["steps"], res["test_curve"][r], strict=True)]
     return {"runs": pd.DataFrame(runs), "curves": pd.DataFrame(curves), "weights": weights, "configs": configs}
+
+
+def gate_divergences(out: dict[str, Any], x: Any, arch: str = "mmoe") -> pd.DataFrame:
+    """Per run of :func:`compare_over_seeds`: how differently the tasks use the experts.
+
+    For every replica of ``arch`` the gates are read on the same inputs ``x (B, d)`` (they depend
+    on ``x`` only) and the Jensen–Shannon divergence between task 0's and task 1's mean gate
+    distributions is computed (:func:`mmoe_lab.diagnostics.task_divergence`, bits).
+
+    Returns:
+        DataFrame indexed by seed, one column per correlation: the divergence of that run.
+    """
+    from .diagnostics import task_divergence
+    from .replicas import replica_gates
+
+    if arch not in out["weights"]:
+        raise ValueError(f"`out` holds no {arch!r} runs; it has {sorted(out['weights'])}")
+    gates = replica_gates(out["configs"][arch], out["weights"][arch], x)  # (R, B, T, E)
+    runs = out["runs"][out["runs"]["arch"] == arch]
+    jsd = [float(task_divergence(gates[r])[0, 1]) for r in runs["replica"]]
+    return runs.assign(jsd=jsd).pivot_table(index="seed", columns="correlation", values="jsd")

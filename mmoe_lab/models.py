@@ -18,6 +18,7 @@ __all__ = [
     "TaskSpec",
     "regression_tasks",
     "build_model",
+    "learning_rate_schedule",
     "matched_shared_units",
     "mixture_params",
     "EXTRACTION_ARCHITECTURES",
@@ -116,6 +117,21 @@ def matched_shared_units(input_dim: int, n_tasks: int, num_experts: int = 8, exp
     target = mixture_params(input_dim, n_tasks, num_experts, expert_units, tower_units)
     fixed = n_tasks * (2 * tower_units + 1)
     return max(1, round((target - fixed) / (input_dim + 1 + n_tasks * tower_units)))
+
+
+def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int) -> Any:
+    """Adam's learning rate for a run of ``total_steps``: a number, or a Keras schedule.
+
+    Args:
+        schedule: ``"constant"`` (returns ``learning_rate``) or ``"cosine"`` (cosine decay from
+            ``learning_rate`` to 1% of it over ``total_steps``: the final weights settle, so a
+            single run's final loss reflects the architecture more than its last steps' noise).
+    """
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"`lr_schedule` should be 'constant' or 'cosine'. Received: lr_schedule={schedule!r}")
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=0.01)
+    return learning_rate
 
 
 def build_model(

@@ -37,7 +37,7 @@ tf = quiet_import_tensorflow()
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
-from .models import ARCHITECTURES, matched_shared_units, mixture_params  # noqa: E402
+from .models import ARCHITECTURES, learning_rate_schedule, matched_shared_units, mixture_params  # noqa: E402
 from .synthetic import TaskGenerator  # noqa: E402
 
 __all__ = [
@@ -458,11 +458,7 @@ def train_replicas(
                                                              "expert_units", "tower_units", "shared_units")})
     stack.build((R, None, cfg.input_dim))
     stack.set_replica_weights(init_replica_weights(cfg, init_seeds if init_seeds is not None else seeds))
-    if lr_schedule not in ("constant", "cosine"):
-        raise ValueError(f"`lr_schedule` should be 'constant' or 'cosine'. Received: lr_schedule={lr_schedule!r}")
-    rate = (keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)
-            if lr_schedule == "cosine" else learning_rate)
-    opt = keras.optimizers.Adam(rate)
+    opt = keras.optimizers.Adam(learning_rate_schedule(learning_rate, lr_schedule, steps))
     opt.build(stack.trainable_variables)
     variables = stack.trainable_variables
 

@@ -41,6 +41,7 @@ __all__ = [
     "load_results",
     "parse_curve",
     "run_curves",
+    "seed_set_means",
     "ordering_counts",
     "main",
 ]
@@ -539,19 +540,11 @@ DESIGN_DATASIZE = pd.DataFrame([
 
 def mean_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
     """Long table of loss curves: one row per (preset, n_train, model, correlation, step) with the
-    mean, 25th and 75th percentile over runs of the task-averaged ``curve``."""
-    rows = []
-    for key, g in df.groupby(["preset", "n_train", "model", "correlation"]):
-        g = g.sort_values(["seed", "task"])
-        steps = parse_curve(g["curve_steps"].iloc[0])
-        per_run = np.stack([parse_curve(c) for c in g[curve]])  # (runs·tasks, P)
-        per_run = per_run.reshape(-1, g["task"].nunique(), len(steps)).mean(axis=1)  # seeds are sorted, tasks inner
-        for i, s in enumerate(steps):
-            col = per_run[:, i]
-            rows.append({"preset": key[0], "n_train": key[1], "model": key[2], "correlation": key[3],
-                         "step": int(s), "mean": col.mean(), "q25": np.quantile(col, 0.25),
-                         "q75": np.quantile(col, 0.75), "runs": len(col)})
-    return pd.DataFrame(rows)
+    mean, 25th and 75th percentile over runs of the task-averaged ``curve`` (:func:`run_curves`)."""
+    per_run = run_curves(df, curve)
+    stats = per_run.groupby(["preset", "n_train", "model", "correlation", "step"])["test_loss"].agg(
+        mean="mean", q25=lambda v: np.quantile(v, 0.25), q75=lambda v: np.quantile(v, 0.75), runs="size")
+    return stats.reset_index()
 
 
 def run_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
@@ -570,6 +563,26 @@ def run_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
         mean = np.mean([parse_curve(c) for c in g[curve]], axis=0)
         rows += [dict(zip(keys, key, strict=True), step=int(s), test_loss=float(v)) for s, v in zip(steps, mean, strict=True)]
     return pd.DataFrame(rows)
+
+
+def seed_set_means(per_run: pd.DataFrame, size: int) -> pd.DataFrame:
+    """Means over disjoint sets of ``size`` consecutive seeds (0..size-1, size..2·size-1, …).
+
+    A claim about a mean over ``size`` seeds is worth asserting only if it holds on other sets
+    of seeds too; this gives one row per set to check it on.
+
+    Args:
+        per_run: one row per seed (index: the seed), one column per quantity.
+
+    Returns:
+        one row per set, indexed by ``"seeds a-b"``, with the column means and ``seeds`` (count).
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"`size` should be an integer >= 1. Received: size={size!r}")
+    sets = per_run.groupby(np.asarray(per_run.index) // size)
+    out = sets.mean().assign(seeds=sets.size())
+    out.index = [f"seeds {size * k}-{size * k + size - 1}" for k in out.index]
+    return out
 
 
 def paper_comparison(df: pd.DataFrame, preset: str, n_train: str = "10000") -> pd.DataFrame:

@@ -42,31 +42,20 @@ CLAIMS = {
 }
 
 
-def gate_divergence(out, probe_x):
-    """Per-seed JSD between the two tasks' mean MMoE gates, ``{(p, seed): jsd}``."""
-    from mmoe_lab import diagnostics
-    from mmoe_lab.replicas import replica_gates
-
-    gates = replica_gates(out["configs"]["mmoe"], out["weights"]["mmoe"], probe_x)
-    runs = out["runs"][out["runs"]["arch"] == "mmoe"]
-    return {(r.correlation, r.seed): float(diagnostics.task_divergence(gates[r.replica])[0, 1])
-            for r in runs.itertuples()}
-
-
 def run_block(seeds: list[int]) -> tuple[dict[str, float], "object", "object"]:
-    from mmoe_lab.experiments import compare_over_seeds
-
     import numpy as np
     import pandas as pd
+
+    from mmoe_lab.experiments import compare_over_seeds, gate_divergences
 
     fig3 = compare_over_seeds(["shared_bottom"], (1.0, 0.9, 0.5), seeds)["runs"]
     # notebook 04's calls, in its order
     base = compare_over_seeds(["shared_bottom", "omoe"], (0.5,), seeds)
     mm = compare_over_seeds(["mmoe"], (0.5, 1.0), seeds)
     probe_x = np.random.default_rng(0).standard_normal((500, 100)).astype("float32")
-    jsd = gate_divergence(mm, probe_x)
+    jsd = gate_divergences(mm, probe_x).stack()  # (seed, p) -> divergence
     three = pd.concat([base["runs"], mm["runs"]], ignore_index=True)
-    three["jsd"] = [jsd.get((p, s), np.nan) for p, s in zip(three["correlation"], three["seed"])]
+    three["jsd"] = [jsd.get((s, p), np.nan) for p, s in zip(three["correlation"], three["seed"], strict=True)]
     row: dict[str, float] = {"first_seed": seeds[0], "seeds": len(seeds)}
     for p, v in fig3.groupby("correlation")["test_loss"].mean().items():
         row[f"sb_{p}"] = float(v)
@@ -74,7 +63,7 @@ def run_block(seeds: list[int]) -> tuple[dict[str, float], "object", "object"]:
     for a, v in at5.groupby("arch")["test_loss"].mean().items():
         row[a] = float(v)
     for p in (0.5, 1.0):
-        row[f"jsd_{p}"] = float(np.mean([v for (q, _), v in jsd.items() if q == p]))
+        row[f"jsd_{p}"] = float(jsd.xs(p, level="correlation").mean())
     return row, fig3, three
 
 

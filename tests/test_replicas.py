@@ -189,3 +189,16 @@ def test_replica_gates_match_the_keras_layer():
         replica_gates(ReplicaConfig("shared_bottom"), {}, x)
     with pytest.raises(ValueError, match="shape"):
         replica_gates(ReplicaConfig("mmoe"), w, x[:, :10])
+
+
+def test_learning_rate_schedule():
+    import keras
+
+    from mmoe_lab.models import learning_rate_schedule
+
+    assert learning_rate_schedule(1e-3, "constant", 10) == 1e-3
+    cos = learning_rate_schedule(1e-2, "cosine", 100)
+    assert isinstance(cos, keras.optimizers.schedules.CosineDecay)
+    assert float(cos(0)) == pytest.approx(1e-2) and float(cos(100)) == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        learning_rate_schedule(1e-3, "step", 10)

@@ -61,3 +61,20 @@ def test_plot_seed_curves():
     plt.close(fig)
     with pytest.raises(ValueError, match="columns"):
         plot_seed_curves(curves.drop(columns="step"), runs)
+
+
+@pytest.mark.slow
+def test_gate_divergences_per_run():
+    from mmoe_lab import diagnostics
+    from mmoe_lab.experiments import gate_divergences
+    from mmoe_lab.replicas import replica_gates
+
+    out = compare_over_seeds(["mmoe"], (0.5, 1.0), [3, 4], fresh_samples=False, **TINY)
+    x = np.random.default_rng(1).standard_normal((50, 100)).astype("float32")
+    jsd = gate_divergences(out, x)
+    assert jsd.shape == (2, 2) and list(jsd.columns) == [0.5, 1.0] and list(jsd.index) == [3, 4]
+    g = replica_gates(out["configs"]["mmoe"], out["weights"]["mmoe"], x)
+    r = int(out["runs"].set_index(["correlation", "seed"]).loc[(1.0, 4), "replica"])
+    assert jsd.loc[4, 1.0] == pytest.approx(float(diagnostics.task_divergence(g[r])[0, 1]))
+    with pytest.raises(ValueError, match="no 'omoe'"):
+        gate_divergences(out, x, arch="omoe")

@@ -229,3 +229,14 @@ def test_plot_spread_by_size():
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["10k (n=4)", "fresh (n=4)"]
     with pytest.raises(ValueError, match="no runs"):
         plot_spread_by_size(run_table(df), "paper", 0.7)
+
+
+def test_seed_set_means():
+    from mmoe_lab.study import seed_set_means
+
+    per_run = pd.DataFrame({"a": np.arange(5.0)}, index=pd.Index(range(5), name="seed"))
+    out = seed_set_means(per_run, 2)
+    assert list(out.index) == ["seeds 0-1", "seeds 2-3", "seeds 4-5"]
+    assert out["a"].tolist() == [0.5, 2.5, 4.0] and out["seeds"].tolist() == [2, 2, 1]
+    with pytest.raises(ValueError, match="size"):
+        seed_set_means(per_run, 0)
