@@ -55,7 +55,8 @@ def run_block(seeds: list[int]) -> tuple[dict[str, float], "object", "object"]:
     probe_x = np.random.default_rng(0).standard_normal((500, 100)).astype("float32")
     jsd = gate_divergences(mm, probe_x).stack()  # (seed, p) -> divergence
     three = pd.concat([base["runs"], mm["runs"]], ignore_index=True)
-    three["jsd"] = [jsd.get((s, p), np.nan) for p, s in zip(three["correlation"], three["seed"], strict=True)]
+    three["jsd"] = [jsd.get((s, p), np.nan) if a == "mmoe" else np.nan  # only MMoE has two gates
+                    for a, p, s in zip(three["arch"], three["correlation"], three["seed"], strict=True)]
     row: dict[str, float] = {"first_seed": seeds[0], "seeds": len(seeds)}
     for p, v in fig3.groupby("correlation")["test_loss"].mean().items():
         row[f"sb_{p}"] = float(v)
