@@ -1,8 +1,8 @@
 """mmoe-lab: a notebook teaching kit for multi-task learning with Multi-gate Mixture-of-Experts.
 
-Importing the package is cheap (numpy only). Modules that need TensorFlow/Keras (``layers``,
-``models``, ``experiments``, ...) load on first use, after :func:`setup_notebook` has quieted
-TensorFlow's start-up logs.
+Importing the package is cheap (numpy only) and selects the Keras backend: JAX unless
+``KERAS_BACKEND`` is set (see :mod:`mmoe_lab.backend`, which says why). Modules that need Keras
+(``layers``, ``models``, ``experiments``, ...) load on first use, with start-up logs quieted.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._setup import environment_report, quiet_import_tensorflow, set_seed, setup_notebook
+from . import backend
+from ._setup import environment_report, quiet_import_keras, quiet_import_tensorflow, set_seed, setup_notebook
+
+backend.select()
 from .synthetic import (
     PRESETS,
     TaskGenerator,
@@ -32,6 +35,7 @@ __all__ = [
     "make_correlated_tasks",
     "make_task_splits",
     "population_label_correlation",
+    "quiet_import_keras",
     "quiet_import_tensorflow",
     "set_seed",
     "setup_notebook",
@@ -47,9 +51,9 @@ _LAZY_NAMES = {"MMoE": "layers", "build_model": "models", "TaskSpec": "models"}
 def __getattr__(name: str) -> Any:
     if name in _LAZY_MODULES:
         if name not in {"plots", "datasets", "diagnostics"}:
-            quiet_import_tensorflow()
+            quiet_import_keras()
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY_NAMES:
-        quiet_import_tensorflow()
+        quiet_import_keras()
         return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'mmoe_lab' has no attribute {name!r}")

@@ -24,11 +24,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ._setup import quiet_import_tensorflow
+from ._setup import quiet_import_keras
 
-quiet_import_tensorflow()
+quiet_import_keras()
 
 import keras  # noqa: E402
+
+from .backend import set_random_seed  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from keras import ops  # noqa: E402
@@ -118,7 +120,7 @@ def time_fit(layer: str, x: np.ndarray, y: dict[str, np.ndarray], batch_size: in
         ``samples_per_s`` (median over epochs 2.. of ``n / epoch time``; NaN if ``epochs < 2``).
     """
     keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)
     model = build_bench_model(layer, input_dim=x.shape[1], num_tasks=len(y))
     t0 = time.perf_counter()
     timer = _EpochTimer(t0)

@@ -24,11 +24,13 @@ import os
 import time
 from typing import Any
 
-from ._setup import quiet_import_tensorflow
+from ._setup import quiet_import_keras
 
-tf = quiet_import_tensorflow()
+quiet_import_keras()
 
 import keras  # noqa: E402
+
+from .backend import set_random_seed  # noqa: E402
 
 from .experiments import label_dict  # noqa: E402
 from .models import build_model  # noqa: E402
@@ -59,7 +61,7 @@ def time_sequential(arch: str, seeds: list[int], steps: int, lr: float) -> float
         data = make_task_splits(10_000, 2_000, 0.5, preset="teaching", random_state=seed)
         t = time.perf_counter()
         keras.backend.clear_session()
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)
         model = build_model(arch, 2, 100, learning_rate=lr)
         model.fit(data["x_train"], label_dict(data["y_train"]), epochs=max(1, steps // 40),
                   batch_size=256, verbose=0)

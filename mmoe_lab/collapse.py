@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import diagnostics as diag
+from .backend import set_random_seed
 
 __all__ = ["CAUSES", "REMEDIES", "LabConfig", "remedy_setting", "make_scenario_data", "run_scenario",
            "result_row", "remedy_table", "remedy_summary", "TABLE_PLAN", "CLAIMS", "check_claims"]
@@ -224,7 +225,7 @@ def run_scenario(
     lr = HIGH_LR if cause == "high_lr" else config.learning_rate
 
     keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)
     model = build_model("mmoe", tasks, data["x_train"].shape[1], num_experts=config.num_experts,
                         expert_units=config.expert_units, tower_units=config.tower_units,
                         learning_rate=lr, **layer_kwargs)

@@ -428,9 +428,9 @@ def __getattr__(name: str) -> Any:
     global _GATE_MONITOR
     if name == "GateMonitor":
         if _GATE_MONITOR is None:
-            from ._setup import quiet_import_tensorflow
+            from ._setup import quiet_import_keras
 
-            quiet_import_tensorflow()
+            quiet_import_keras()
             _GATE_MONITOR = _make_gate_monitor()
         return _GATE_MONITOR
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from .backend import set_random_seed
 from .models import ARCHITECTURES, build_model, learning_rate_schedule
 from .synthetic import TaskGenerator
 
@@ -39,8 +40,7 @@ __all__ = [
 #: * ``epochs``, ``batch_size``, ``learning_rate`` (Adam) and ``lr_schedule`` (``"cosine"``:
 #:   decays to 1% of the rate over the run, so the final weights settle).
 #: * ``fresh_samples``: every training batch is a fresh draw from the tasks (the paper's
-#:   effectively-infinite-data regime; in-graph, so also ≈ 3× faster per step than feeding
-#:   arrays). An epoch is then ``n_train // batch_size`` = 100 steps, 2,000 steps in all.
+#:   effectively-infinite-data regime). An epoch is then ``n_train // batch_size`` = 100 steps, 2,000 steps in all.
 #:   It needs the data's generator, which :func:`live_splits` (and so
 #:   :func:`compare_architectures`) provides; with a dict without ``"generator"`` the fixed
 #:   ``x_train`` rows are used instead (same epochs, batch size and learning rate).
@@ -114,33 +114,25 @@ def live_splits(
 
 def fresh_sample_dataset(generator: TaskGenerator, batch_size: int, seed: int = 0,
                          names: Sequence[str] | None = None):
-    """An endless ``tf.data.Dataset`` of fresh batches drawn from ``generator``'s tasks.
+    """An endless stream of fresh batches drawn from ``generator``'s tasks, for ``model.fit``.
 
-    Sampling runs inside the TensorFlow graph (stateless random ops keyed by ``(seed, step)``),
-    so it is fast and the same ``seed`` gives the same batches. It follows
-    :meth:`~mmoe_lab.synthetic.TaskGenerator.sample` (same distribution, not the same numbers).
+    Each batch is :meth:`~mmoe_lab.synthetic.TaskGenerator.sample` (numpy, so it runs on any
+    backend without TensorFlow), drawn from one ``numpy`` generator seeded with ``seed``: the
+    same ``seed`` gives the same batches.
 
     Returns:
-        dataset of ``(x (batch, d), {task_name: (batch,)})``.
+        a generator of ``(x (batch, d), {task_name: (batch,)})``.
     """
-    import tensorflow as tf
-
-    d, t = generator.n_features, generator.n_tasks
+    t = generator.n_tasks
     names = list(names) if names is not None else [f"task_{i}" for i in range(t)]
-    w = tf.constant(generator.weights.T, tf.float32)  # (d, T)
-    alpha = tf.constant(generator.alpha, tf.float32)  # (m,)
-    beta = tf.constant(generator.beta, tf.float32)
-    shift, scale = (generator.label_mean, generator.label_std) if generator.standardize else (0.0, 1.0)
+    if len(names) != t:
+        raise ValueError(f"`names` should name the generator's {t} tasks. Received: names={names!r}")
 
-    def draw(step):
-        z = tf.random.stateless_normal((batch_size, d + t), seed=tf.stack([tf.cast(seed, tf.int64), step]))
-        x, eps = z[:, :d], z[:, d:]
-        s = tf.matmul(x, w)  # (B, T)
-        y = s + tf.reduce_sum(tf.sin(s[..., None] * alpha + beta), axis=-1) + generator.noise_std * eps
-        y = (y - shift) / scale
-        return x, {n: y[:, i] for i, n in enumerate(names)}
+    def batches():
+        for x, y in generator.stream(batch_size, np.random.default_rng([int(seed), 11])):
+            yield x, {n: y[:, i] for i, n in enumerate(names)}
 
-    return tf.data.Dataset.counter().map(draw).prefetch(2)
+    return batches()
 
 
 def train_and_evaluate(
@@ -173,9 +165,7 @@ def train_and_evaluate(
         seed: seeds weight initialisation, batch order and fresh samples.
         callbacks: extra Keras callbacks (e.g. a progress bar or a gate monitor).
         steps_per_epoch: with fresh samples, steps per epoch (default ``n_train // batch_size``).
-        steps_per_execution: training steps per call into the compiled graph; default: a whole
-            epoch with fresh samples (≈ 3× faster on CPU: the in-graph sampler has no Python
-            in the loop), 1 with fixed arrays (no measurable gain there).
+        steps_per_execution: training steps per call into the compiled step; default 1.
         lr_schedule: ``"constant"`` or ``"cosine"`` (cosine decay from ``learning_rate`` to 1% of
             it over the whole run, which settles the final weights so that a single run's test
             loss reflects the architecture more than the last steps' noise); default from
@@ -199,7 +189,7 @@ def train_and_evaluate(
     steps = (steps_per_epoch or max(1, n_rows // batch_size)) if fresh else -(-n_rows // batch_size)
     learning_rate = learning_rate_schedule(learning_rate, schedule, epochs * steps)
     keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)
     n_tasks = data["y_train"].shape[1]
     model = build_model(arch, n_tasks, data["x_train"].shape[1], learning_rate=learning_rate, **build_kwargs)
     if jit_compile:
@@ -207,7 +197,7 @@ def train_and_evaluate(
     names = [f"task_{i}" for i in range(n_tasks)]
     validation = (data["x_test"], label_dict(data["y_test"], names))
     if fresh:
-        model.steps_per_execution = steps_per_execution or steps
+        model.steps_per_execution = steps_per_execution or 1
         hist = model.fit(
             fresh_sample_dataset(data["generator"], batch_size, seed, names), steps_per_epoch=steps,
             shuffle=False, validation_data=validation, epochs=epochs, verbose=0, callbacks=list(callbacks or []),

@@ -1,8 +1,12 @@
 """Mixture-of-experts layers: MMoE (one gate per task) and OMoE (one shared gate), fused.
 
-All experts live in one stacked kernel, so the whole layer is three einsums and no Python
-loop over experts: experts ``(B, d) × (E, d, U) → (B, E, U)``, gates
-``(B, d) × (G, d, E) → (B, G, E)``, and the mix ``(B, T, E) × (B, E, U) → (B, T, U)``.
+All experts live side by side in one kernel, so the whole layer is three matrix products and
+no Python loop over experts: experts ``(B, d) @ (d, E·U) → (B, E·U)``, reshaped to
+``(B, E, U)``; gates ``(B, d) @ (d, G·E) → (B, G, E)``; and the mix
+``(B, T, E) @ (B, E, U) → (B, T, U)``. Column ``e·U + u`` of the expert kernel is expert
+``e``'s unit ``u``, so the experts are one GEMM (measured fastest; see :mod:`mmoe_lab.bench`).
+The same three helpers take an optional leading *replica* axis, so
+:class:`mmoe_lab.replicas.ReplicaStack` runs R independent models with this exact math.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 import keras
 from keras import ops
 
-__all__ = ["MMoE", "CGC", "UncertaintyWeighting", "expert_forward", "gate_forward", "mix_experts"]
+__all__ = ["MMoE", "CGC", "UncertaintyWeighting", "expert_forward", "gate_forward", "mix_experts", "block_initializer"]
 
 
 def _int_at_least(name: str, value: Any, minimum: int) -> int:
@@ -140,15 +144,9 @@ class MMoE(keras.layers.Layer):
     # ------------------------------------------------------------------ weights
     @staticmethod
     def _per_block(initializer, count: int):
-        """Initializer for a ``(count, fan_in, fan_out)`` kernel that scales like ``count``
-        separate dense kernels: Keras computes variance-scaling fans over the leading axis
-        too (fan × count), so the scale is multiplied by ``count`` to undo that."""
-        if isinstance(initializer, keras.initializers.VarianceScaling):
-            return keras.initializers.VarianceScaling(
-                scale=initializer.scale * count, mode=initializer.mode,
-                distribution=initializer.distribution, seed=initializer.seed,
-            )
-        return initializer
+        """Initializer for a side-by-side ``(fan_in, count·fan_out)`` kernel that scales like
+        ``count`` separate dense kernels (see :func:`block_initializer`)."""
+        return block_initializer(initializer, count)
 
     def build(self, input_shape) -> None:
         if len(input_shape) != 2 or input_shape[-1] is None:
@@ -159,27 +157,27 @@ class MMoE(keras.layers.Layer):
         d, e, u, g = int(input_shape[-1]), self.num_experts, self.expert_units, self.num_gates
         self.input_dim = d
         self.expert_kernel = self.add_weight(
-            name="expert_kernel", shape=(e, d, u),
+            name="expert_kernel", shape=(d, e * u),
             initializer=self._per_block(self.expert_initializer, e),
             regularizer=self.expert_regularizer,
         )
-        self.expert_bias = self.add_weight(name="expert_bias", shape=(e, u), initializer=self.bias_initializer)
+        self.expert_bias = self.add_weight(name="expert_bias", shape=(e * u,), initializer=self.bias_initializer)
         self.gate_kernel = self.add_weight(
-            name="gate_kernel", shape=(g, d, e),
+            name="gate_kernel", shape=(d, g * e),
             initializer=self._per_block(self.gate_initializer, g),
             regularizer=self.gate_regularizer,
         )
-        self.gate_bias = self.add_weight(name="gate_bias", shape=(g, e), initializer=self.bias_initializer)
+        self.gate_bias = self.add_weight(name="gate_bias", shape=(g * e,), initializer=self.bias_initializer)
         self.input_spec = keras.InputSpec(ndim=2, axes={-1: d})
 
     # ------------------------------------------------------------------ pieces
     def expert_outputs(self, x):
         """Expert activations ``(batch, E, U)`` for inputs ``(batch, d)``."""
-        return expert_forward(x, self.expert_kernel, self.expert_bias, self.expert_activation)
+        return expert_forward(x, self.expert_kernel, self.expert_bias, self.expert_activation, self.num_experts)
 
     def gate_logits(self, x):
         """Gate pre-softmax scores ``(batch, G, E)`` (before the temperature)."""
-        return gate_forward(x, self.gate_kernel, self.gate_bias)
+        return gate_forward(x, self.gate_kernel, self.gate_bias, self.num_gates)
 
     def gate_weights(self, x, training: bool | None = None):
         """Gate weights ``(batch, T, E)``; each row sums to 1."""
@@ -256,38 +254,84 @@ def balance_loss(gates):
 # expert / per gate (the branches of a stacked PLE network).
 
 
-def expert_forward(x, kernel, bias, activation):
-    """All experts at once.
+def block_initializer(initializer, count: int):
+    """An initializer for ``count`` dense kernels laid side by side in one ``(d, count·n)`` matrix.
+
+    Variance-scaling initializers (Glorot, He, LeCun, ...) would read the whole matrix's fans
+    ``(d, count·n)``; this one draws ``(count, d, n)`` (Keras then counts ``count`` receptive
+    fields, undone by ``scale × count``) and lays the blocks side by side, so every block is
+    distributed exactly like one ``Dense(n)`` kernel. Other initializers are returned as given.
+    """
+    if not isinstance(initializer, keras.initializers.VarianceScaling):
+        return initializer
+    per_block = keras.initializers.VarianceScaling(
+        scale=initializer.scale * count, mode=initializer.mode,
+        distribution=initializer.distribution, seed=initializer.seed,
+    )
+
+    def init(shape, dtype=None):
+        d, width = shape
+        blocks = per_block((count, d, width // count), dtype=dtype)  # (count, d, n)
+        return ops.reshape(ops.transpose(blocks, (1, 0, 2)), (d, width))
+
+    return init
+
+
+def _bias_row(bias):
+    """A bias ``(..., K)`` as ``(..., 1, K)``: broadcast over the batch axis of ``(..., B, K)``."""
+    return ops.expand_dims(bias, -2)
+
+
+def expert_forward(x, kernel, bias, activation, num_experts: int, *, per_expert_inputs: bool = False):
+    """All experts at once: one matrix product.
 
     Args:
-        x: ``(B, d)`` seen by every expert, or ``(B, E, d)``: one input row per expert.
-        kernel: ``(E, d, U)`` stacked expert kernels; bias: ``(E, U)``.
+        x: inputs ``(..., B, d)`` seen by every expert; with ``per_expert_inputs`` one input
+            row per expert, ``(B, E, d)``. A leading replica axis ``...`` (e.g. ``R``) is
+            optional and must match the kernel's.
+        kernel: ``(..., d, E·U)``: column ``e·U + u`` is expert ``e``'s unit ``u``.
+        bias: ``(..., E·U)``.
         activation: a Keras activation callable.
+        num_experts: ``E``.
 
     Returns:
-        expert activations ``(B, E, U)``.
+        expert activations ``(..., B, E, U)``.
     """
-    equation = "bd,edu->beu" if len(x.shape) == 2 else "bed,edu->beu"
-    return activation(ops.einsum(equation, x, kernel) + bias)
+    d, width = kernel.shape[-2], kernel.shape[-1]
+    units = width // num_experts
+    if per_expert_inputs:
+        h = ops.einsum("bed,deu->beu", x, ops.reshape(kernel, (d, num_experts, units)))
+        return activation(h + ops.reshape(bias, (num_experts, units)))
+    h = activation(ops.matmul(x, kernel) + _bias_row(bias))  # (..., B, E·U)
+    return ops.reshape(h, (*h.shape[:-2], -1, num_experts, units))
 
 
-def gate_forward(x, kernel, bias):
-    """All gate logits at once.
+def gate_forward(x, kernel, bias, num_gates: int, *, per_gate_inputs: bool = False):
+    """All gate logits at once: one matrix product.
 
     Args:
-        x: ``(B, d)`` seen by every gate, or ``(B, G, d)``: one input row per gate.
-        kernel: ``(G, d, E)`` stacked gate kernels; bias: ``(G, E)``.
+        x: inputs ``(..., B, d)`` seen by every gate; with ``per_gate_inputs`` one input row
+            per gate, ``(B, G, d)``. The leading replica axis is optional, as in
+            :func:`expert_forward`.
+        kernel: ``(..., d, G·E)``: column ``g·E + e`` is gate ``g``'s score of expert ``e``.
+        bias: ``(..., G·E)``.
+        num_gates: ``G``.
 
     Returns:
-        gate logits ``(B, G, E)`` (before softmax).
+        gate logits ``(..., B, G, E)`` (before softmax).
     """
-    equation = "bd,gde->bge" if len(x.shape) == 2 else "bgd,gde->bge"
-    return ops.einsum(equation, x, kernel) + bias
+    d, width = kernel.shape[-2], kernel.shape[-1]
+    experts = width // num_gates
+    if per_gate_inputs:
+        logits = ops.einsum("bgd,dge->bge", x, ops.reshape(kernel, (d, num_gates, experts)))
+        return logits + ops.reshape(bias, (num_gates, experts))
+    logits = ops.matmul(x, kernel) + _bias_row(bias)  # (..., B, G·E)
+    return ops.reshape(logits, (*logits.shape[:-2], -1, num_gates, experts))
 
 
 def mix_experts(gates, experts):
-    """Gate-weighted sum of experts: ``(B, T, E) × (B, E, U) → (B, T, U)``."""
-    return ops.einsum("bte,beu->btu", gates, experts)
+    """Gate-weighted sum of experts: ``(..., B, T, E) @ (..., B, E, U) → (..., B, T, U)``."""
+    return ops.matmul(gates, experts)
 
 
 def _non_negative_int(name: str, value: Any) -> int:
@@ -421,11 +465,11 @@ class CGC(keras.layers.Layer):
         self.multi_input = multi
         self.input_dim = d
         self.expert_kernel = self.add_weight(
-            name="expert_kernel", shape=(e, d, u), initializer=MMoE._per_block(self.expert_initializer, e))
-        self.expert_bias = self.add_weight(name="expert_bias", shape=(e, u), initializer=self.bias_initializer)
+            name="expert_kernel", shape=(d, e * u), initializer=block_initializer(self.expert_initializer, e))
+        self.expert_bias = self.add_weight(name="expert_bias", shape=(e * u,), initializer=self.bias_initializer)
         self.gate_kernel = self.add_weight(
-            name="gate_kernel", shape=(g, d, e), initializer=MMoE._per_block(self.gate_initializer, g))
-        self.gate_bias = self.add_weight(name="gate_bias", shape=(g, e), initializer=self.bias_initializer)
+            name="gate_kernel", shape=(d, g * e), initializer=block_initializer(self.gate_initializer, g))
+        self.gate_bias = self.add_weight(name="gate_bias", shape=(g * e,), initializer=self.bias_initializer)
 
     def effective_params(self) -> int:
         """Trainable parameters a gate can actually use (masked gate columns left out)."""
@@ -442,13 +486,15 @@ class CGC(keras.layers.Layer):
     def gate_weights(self, inputs):
         """Gate weights ``(batch, G, E)``, zero on invisible experts; rows sum to 1."""
         _, gate_in = self._branches(inputs)
-        logits = gate_forward(gate_in, self.gate_kernel, self.gate_bias) / self.gate_temperature
+        logits = gate_forward(gate_in, self.gate_kernel, self.gate_bias, self.num_gates,
+                              per_gate_inputs=self.multi_input) / self.gate_temperature
         mask = ops.convert_to_tensor(self.gate_mask, dtype=logits.dtype)
         return ops.softmax(ops.where(mask > 0, logits, ops.full_like(logits, -1e9)), axis=-1)
 
     def call(self, inputs):
         expert_in, _ = self._branches(inputs)
-        experts = expert_forward(expert_in, self.expert_kernel, self.expert_bias, self.expert_activation)
+        experts = expert_forward(expert_in, self.expert_kernel, self.expert_bias, self.expert_activation,
+                                 self.num_experts, per_expert_inputs=self.multi_input)
         gates = self.gate_weights(inputs)
         mixed = mix_experts(gates, experts)  # (B, G, U)
         outputs = [mixed[:, i, :] for i in range(self.num_gates)]

@@ -11,6 +11,7 @@ from typing import Any, Literal, Sequence
 
 import keras
 
+from .backend import set_random_seed
 from .layers import CGC, MMoE, UncertaintyWeighting
 
 __all__ = [
@@ -401,7 +402,8 @@ def task_gradient_norms(model: keras.Model, x, y: dict[str, Any], tasks: Sequenc
                         variables: Sequence[Any] | None = None) -> dict[str, float]:
     """L2 norm of each task's (unweighted) loss gradient on the shared parameters.
 
-    Uses ``tf.GradientTape`` (TensorFlow backend). One forward pass per task, on the batch given.
+    Runs on the active backend (:func:`mmoe_lab.backend.gradient_norm`). One forward pass per
+    task, on the batch given.
 
     Args:
         model: a model with dict outputs keyed by task name.
@@ -413,7 +415,7 @@ def task_gradient_norms(model: keras.Model, x, y: dict[str, Any], tasks: Sequenc
     Returns:
         ``{task name: ‖∂L_t/∂θ_shared‖₂}``.
     """
-    import tensorflow as tf
+    from .backend import gradient_norm
 
     tasks = _check_tasks(tasks)
     if variables is None:
@@ -424,11 +426,7 @@ def task_gradient_norms(model: keras.Model, x, y: dict[str, Any], tasks: Sequenc
     variables = list(variables)
     out = {}
     for t in tasks:
-        with tf.GradientTape() as tape:
-            pred = model(x, training=False)
-            loss = task_losses(y, pred, [t])[0]
-        grads = tape.gradient(loss, variables)
-        out[t.name] = float(tf.linalg.global_norm([g for g in grads if g is not None]))
+        out[t.name] = gradient_norm(model, variables, lambda pred, t=t: task_losses(y, pred, [t])[0], x)
     return out
 
 
@@ -648,7 +646,7 @@ def run_video_variant(
         base = constant_baseline_losses(y_tr, tasks)
         tasks = [TaskSpec(t.name, t.kind, 1.0 / base[t.name]) for t in tasks]
     keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)
     d = data["x_train"].shape[1]
     net = build_model("mmoe", tasks, d, num_experts=num_experts, expert_units=expert_units,
                       learning_rate=learning_rate, compile=weighting != "uncertainty")
@@ -764,7 +762,7 @@ def compare_with_single_task(seed: int = 0, archs: Sequence[str] = MTL_ARCHS, bu
     rows = []
     for i, name in enumerate(names):
         keras.backend.clear_session()
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)
         model = build_model("mmoe", [TaskSpec(name)], d, expert_units=b["expert_units"], learning_rate=b["learning_rate"])
         single = {"x_train": data["x_train"], "x_test": data["x_test"],
                   "y_train": data["y_train"][:, i : i + 1], "y_test": data["y_test"][:, i : i + 1]}
@@ -774,7 +772,7 @@ def compare_with_single_task(seed: int = 0, archs: Sequence[str] = MTL_ARCHS, bu
             keep_models[f"single_{name}"] = model
     for arch in archs:
         keras.backend.clear_session()
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)
         if arch == "mmoe":
             model = build_model("mmoe", 2, d, expert_units=b["expert_units"], learning_rate=b["learning_rate"])
         else:
@@ -864,7 +862,7 @@ def compare_funnel_models(seed: int = 0, models: Sequence[str] = FUNNEL_MODELS, 
     rows = []
     for name in models:
         keras.backend.clear_session()
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)
         n_rows = len(x)
         if name == "naive_cvr":
             clicked = y["click"] == 1

@@ -1,15 +1,17 @@
 """Train R independent replicas of one architecture in a single model and a single step.
 
 The paper's synthetic results are averages over 200 runs per (model, correlation). Fitting
-them one by one pays Keras' per-step overhead 200 times for tiny matrices. Here every weight
-gets a leading *replica* axis ``R`` and every matmul becomes a batched einsum, the same
-stacked-kernel idea as :class:`mmoe_lab.layers.MMoE` (which stacks experts) one level up:
+them one by one pays the framework's per-step overhead 200 times for tiny matrices. Here every
+weight gets a leading *replica* axis ``R`` and every matmul becomes a batched matmul: the
+stacked-kernel idea of :class:`mmoe_lab.layers.MMoE` (which stacks experts) one level up.
 
 * inputs ``x``: ``(R, B, d)`` (replica ``r`` sees its own batch of its own data set);
-* shared-bottom: ``relu(einsum("rbd,rdh->rbh", x, W) + b)``, towers per task;
-* (O|M)MoE: experts ``einsum("rbd,rdk->rbk")`` with ``k = E·U`` reshaped to ``(R, B, E, U)``,
-  gates ``softmax(einsum("rbd,rdk->rbk"))`` with ``k = G·E``, mixed by
-  ``einsum("rbge,rbeu->rbgu")``; towers ``einsum("rbtu,rtuk->rbtk")``.
+* shared-bottom: ``relu(x @ W + b)`` with ``W (R, d, H)``, towers per task;
+* (O|M)MoE: exactly the layer's math, :func:`~mmoe_lab.layers.expert_forward`,
+  :func:`~mmoe_lab.layers.gate_forward` and :func:`~mmoe_lab.layers.mix_experts` with the
+  replica axis in front, on the layer's own weight layout (``expert_kernel (R, d, E·U)``,
+  ``gate_kernel (R, d, G·E)``): replica ``r``'s slices can be assigned to an ``MMoE`` layer
+  as they are; towers ``einsum("rbtu,rtuk->rbtk")``.
 
 The loss is the *sum over replicas* of each replica's own loss (sum over tasks of the MSE),
 so the gradient with respect to replica ``r``'s weights is exactly replica ``r``'s gradient,
@@ -17,8 +19,10 @@ and Adam (an element-wise optimiser) updates each replica exactly as if it train
 ``tests/test_replicas.py`` checks this against a plain :func:`mmoe_lab.models.build_model`
 model given the same initial weights and the same batches.
 
-Run ``python -m mmoe_lab.replicas --bench`` for runs/minute replicated vs sequential
-``model.fit`` and the achieved FLOP/s against a large-matmul peak (see :mod:`bench_replicas`).
+The training loop itself is the one backend-specific piece (a compiled loop of ``k`` steps);
+it lives in :func:`mmoe_lab.backend.replica_loop`, one small function per backend around the
+backend-agnostic batch and loss functions defined here. ``python -m mmoe_lab.bench_replicas``
+measures runs/minute replicated vs sequential ``model.fit`` and the FLOP/s achieved.
 """
 
 from __future__ import annotations
@@ -30,15 +34,16 @@ from typing import Any
 
 import numpy as np
 
-from ._setup import quiet_import_tensorflow
+from . import backend as _backend
 
-tf = quiet_import_tensorflow()
+_backend.select()
 
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
+from .layers import expert_forward, gate_forward, mix_experts  # noqa: E402
 from .models import ARCHITECTURES, learning_rate_schedule, matched_shared_units, mixture_params  # noqa: E402
-from .synthetic import TaskGenerator  # noqa: E402
+from .synthetic import TaskGenerator, label_function  # noqa: E402
 
 __all__ = [
     "ReplicaConfig",
@@ -151,7 +156,7 @@ def init_replica_weights(cfg: ReplicaConfig, seeds: Sequence[int]) -> dict[str, 
             put("bottom_kernel", _glorot(rng, (d, H), d, H))
             put("bottom_bias", np.zeros(H, np.float32))
         else:
-            ek = _glorot(rng, (E, d, U), d, U)  # per expert, as MMoE's (E, d, U) kernel
+            ek = _glorot(rng, (E, d, U), d, U)  # one Glorot block per expert, laid side by side
             put("expert_kernel", ek.transpose(1, 0, 2).reshape(d, E * U))
             put("expert_bias", np.zeros(E * U, np.float32))
             gk = _glorot(rng, (G, d, E), d, E)
@@ -166,15 +171,13 @@ def init_replica_weights(cfg: ReplicaConfig, seeds: Sequence[int]) -> dict[str, 
 
 def weights_for_keras(cfg: ReplicaConfig, weights: dict[str, np.ndarray], r: int, model: keras.Model) -> None:
     """Copy replica ``r`` of ``weights`` into a :func:`mmoe_lab.models.build_model` model."""
-    d, T, E, U, G = cfg.input_dim, cfg.n_tasks, cfg.num_experts, cfg.expert_units, cfg.num_gates
+    T = cfg.n_tasks
     if cfg.arch == "shared_bottom":
         model.get_layer("shared_bottom").set_weights([weights["bottom_kernel"][r], weights["bottom_bias"][r]])
     else:
-        layer = model.get_layer(cfg.arch)
-        layer.expert_kernel.assign(weights["expert_kernel"][r].reshape(d, E, U).transpose(1, 0, 2))
-        layer.expert_bias.assign(weights["expert_bias"][r].reshape(E, U))
-        layer.gate_kernel.assign(weights["gate_kernel"][r].reshape(d, G, E).transpose(1, 0, 2))
-        layer.gate_bias.assign(weights["gate_bias"][r].reshape(G, E))
+        layer = model.get_layer(cfg.arch)  # same layout as the layer: assigned as they are
+        for name in ("expert_kernel", "expert_bias", "gate_kernel", "gate_bias"):
+            getattr(layer, name).assign(weights[name][r])
     for i in range(T):
         model.get_layer(f"task_{i}_tower").set_weights([weights["tower_kernel"][r, i], weights["tower_bias"][r, i]])
         model.get_layer(f"task_{i}").set_weights([weights["out_kernel"][r, i][:, None], weights["out_bias"][r, i:i + 1]])
@@ -198,11 +201,10 @@ def replica_gates(cfg: ReplicaConfig, weights: dict[str, np.ndarray], x: Any) ->
     x = np.asarray(x, np.float32)
     if x.ndim != 2 or x.shape[1] != cfg.input_dim:
         raise ValueError(f"`x` should have shape (batch, {cfg.input_dim}). Received shape {x.shape}")
-    g, e = cfg.num_gates, cfg.num_experts
-    logits = np.einsum("bd,rdk->rbk", x, weights["gate_kernel"]) + weights["gate_bias"][:, None, :]
-    logits = logits.reshape(*logits.shape[:2], g, e)
-    z = np.exp(logits - logits.max(-1, keepdims=True))
-    gates = z / z.sum(-1, keepdims=True)
+    g = cfg.num_gates
+    # the layer's gate math; (B, d) @ (R, d, G·E) broadcasts to (R, B, G·E)
+    logits = gate_forward(x, weights["gate_kernel"], weights["gate_bias"], g)
+    gates = ops.convert_to_numpy(ops.softmax(logits, axis=-1)).astype(np.float32)
     return np.repeat(gates, cfg.n_tasks, axis=2) if g == 1 else gates
 
 
@@ -224,8 +226,8 @@ class ReplicaStack(keras.layers.Layer):
 
     Example:
         >>> stack = ReplicaStack(4, arch="mmoe")
-        >>> stack(np.zeros((4, 32, 100), "float32")).shape
-        TensorShape([4, 32, 2])
+        >>> tuple(stack(np.zeros((4, 32, 100), "float32")).shape)
+        (4, 32, 2)
     """
 
     def __init__(self, num_replicas: int, arch: str = "mmoe", input_dim: int = 100, n_tasks: int = 2,
@@ -254,20 +256,17 @@ class ReplicaStack(keras.layers.Layer):
     def call(self, x):
         cfg = self.cfg
         if cfg.arch == "shared_bottom":
-            h = ops.relu(ops.einsum("rbd,rdh->rbh", x, self.bottom_kernel) + self.bottom_bias[:, None, :])
+            h = ops.relu(ops.matmul(x, self.bottom_kernel) + self.bottom_bias[:, None, :])
             # every tower reads the same h: one matmul against the towers side by side (R, H, T·t)
             r, b, hw = ops.shape(h)[0], ops.shape(h)[1], ops.shape(h)[2]
             kernel = ops.reshape(ops.transpose(self.tower_kernel, (0, 2, 1, 3)), (r, hw, -1))
-            z = ops.reshape(ops.einsum("rbh,rhk->rbk", h, kernel), (r, b, cfg.n_tasks, cfg.tower_units))
+            z = ops.reshape(ops.matmul(h, kernel), (r, b, cfg.n_tasks, cfg.tower_units))
         else:
-            r, b = ops.shape(x)[0], ops.shape(x)[1]
-            e, u, g = cfg.num_experts, cfg.expert_units, cfg.num_gates
-            experts = ops.relu(ops.einsum("rbd,rdk->rbk", x, self.expert_kernel) + self.expert_bias[:, None, :])
-            experts = ops.reshape(experts, (r, b, e, u))
-            logits = ops.einsum("rbd,rdk->rbk", x, self.gate_kernel) + self.gate_bias[:, None, :]
-            gates = ops.softmax(ops.reshape(logits, (r, b, g, e)), axis=-1)
-            mixed = ops.einsum("rbge,rbeu->rbgu", gates, experts)  # (R, B, G, U)
-            if g == 1:
+            # the MMoE layer's own math, with the replica axis in front
+            experts = expert_forward(x, self.expert_kernel, self.expert_bias, ops.relu, cfg.num_experts)
+            gates = ops.softmax(gate_forward(x, self.gate_kernel, self.gate_bias, cfg.num_gates), axis=-1)
+            mixed = mix_experts(gates, experts)  # (R, B, G, U)
+            if cfg.num_gates == 1:
                 z = ops.einsum("rbu,rtuk->rbtk", mixed[:, :, 0, :], self.tower_kernel)
             else:
                 z = ops.einsum("rbtu,rtuk->rbtk", mixed, self.tower_kernel)
@@ -293,8 +292,7 @@ def _labels(gen: TaskGenerator, x: np.ndarray, rng: np.random.Generator) -> np.n
 
     Same formula and random-stream order as :meth:`TaskGenerator.sample` after its ``x`` draw.
     """
-    s = x.astype(np.float64) @ gen.weights.T
-    y = s + np.sin(s[..., None] * gen.alpha + gen.beta).sum(-1)
+    y = label_function(x.astype(np.float64) @ gen.weights.T, gen.alpha, gen.beta)
     y = y + rng.normal(0.0, gen.noise_std, size=y.shape)
     if gen.standardize:
         y = (y - gen.label_mean) / gen.label_std
@@ -401,6 +399,61 @@ def batch_indices(seeds: Sequence[int], n: int, batch_size: int, start: int, ste
     return out.reshape(len(seeds), steps, batch_size).transpose(1, 0, 2)
 
 
+# ----------------------------------------------------------------------------- training step math
+# Backend-agnostic (keras.ops); the compiled loop around them is mmoe_lab.backend.replica_loop.
+
+
+def _mse_per_replica(pred, y):
+    """Per-replica, per-task mean squared error ``(R, T)`` of predictions ``(R, B, T)``."""
+    return ops.mean(ops.square(pred - y), axis=1)
+
+
+def _gather_batch(arrays: dict[str, Any], idx, step):
+    """Batch ``(x (R, B, d), y (R, B, T))`` of rows ``idx (R, B)`` of each replica's training set.
+
+    ``arrays["x"]`` is ``(R, N, d)`` (own inputs) or ``(N, d)`` (one shared input pool).
+    """
+    x_train, y_train = arrays["x"], arrays["y"]
+    if len(x_train.shape) == 2:
+        x = ops.take(x_train, idx, axis=0)
+    else:
+        x = ops.take_along_axis(x_train, ops.expand_dims(idx, -1), axis=1)
+    return x, ops.take_along_axis(y_train, ops.expand_dims(idx, -1), axis=1)
+
+
+def _fresh_arrays(gens: Sequence[TaskGenerator], base_seed: int) -> dict[str, Any]:
+    """Each replica's generator constants as tensors, shaped for :func:`partial_fresh_batch`."""
+    def col(values, shape):
+        return ops.convert_to_tensor(np.asarray(values, np.float32).reshape(shape))
+
+    R = len(gens)
+    return {
+        "w": col([g.weights.T for g in gens], (R, gens[0].n_features, gens[0].n_tasks)),  # (R, d, T)
+        "alpha": col([g.alpha for g in gens], (R, 1, 1, -1)),
+        "beta": col([g.beta for g in gens], (R, 1, 1, -1)),
+        "mu": col([g.label_mean for g in gens], (R, 1, 1)),
+        "sd": col([g.label_std for g in gens], (R, 1, 1)),
+        "seed": ops.convert_to_tensor(np.int32(base_seed)),
+    }
+
+
+def partial_fresh_batch(R: int, B: int, d: int, T: int, noise_std: float) -> Callable[..., Any]:
+    """The fresh-sample batch function: a new ``(x, y)`` from every replica's own tasks per step.
+
+    ``x ~ N(0, I_d)`` and the noise come from a stateless normal keyed by ``(seed, step)``
+    (:func:`mmoe_lab.backend.stateless_normal`), the labels from
+    :func:`mmoe_lab.synthetic.label_function`, standardized like
+    :meth:`~mmoe_lab.synthetic.TaskGenerator.sample` (same distribution, not the same numbers).
+    """
+    def batch(arrays: dict[str, Any], idx, step):
+        z = _backend.stateless_normal((R, B, d + T), arrays["seed"], step)
+        x, eps = z[..., :d], z[..., d:]
+        y = label_function(ops.matmul(x, arrays["w"]), arrays["alpha"], arrays["beta"], xp=ops)
+        return x, (y + noise_std * eps - arrays["mu"]) / arrays["sd"]
+
+    return batch
+
+
 # ----------------------------------------------------------------------------- training
 
 
@@ -460,60 +513,14 @@ def train_replicas(
     stack.set_replica_weights(init_replica_weights(cfg, init_seeds if init_seeds is not None else seeds))
     opt = keras.optimizers.Adam(learning_rate_schedule(learning_rate, lr_schedule, steps))
     opt.build(stack.trainable_variables)
-    variables = stack.trainable_variables
-
-    x_test = tf.constant(data.x_test)
-    y_test = tf.constant(data.y_test)
     if data.fresh:
-        gens = data.generators
-        w = tf.constant(np.stack([g.weights for g in gens]).astype(np.float32))  # (R, T, d)
-        alpha = tf.constant(np.stack([g.alpha for g in gens]).astype(np.float32))  # (R, m)
-        beta = tf.constant(np.stack([g.beta for g in gens]).astype(np.float32))
-        mu = tf.constant(np.array([g.label_mean for g in gens], np.float32))[:, None, None]
-        sd = tf.constant(np.array([g.label_std for g in gens], np.float32))[:, None, None]
-        noise = float(gens[0].noise_std)
-        base = int(seeds[0])
-
-        def get_batch(i, step):
-            seed = tf.stack([tf.constant(base, tf.int64), tf.cast(step, tf.int64)])
-            x = tf.random.stateless_normal((R, B, cfg.input_dim), seed=seed)
-            s = tf.einsum("rbd,rtd->rbt", x, w)
-            y = s + tf.reduce_sum(tf.sin(s[..., None] * alpha[:, None, None, :] + beta[:, None, None, :]), -1)
-            y = y + noise * tf.random.stateless_normal((R, B, T), seed=seed + tf.constant([0, 1 << 40], tf.int64))
-            return x, (y - mu) / sd
+        arrays, n = _fresh_arrays(data.generators, seeds[0]), 0
+        batch_fn = partial_fresh_batch(R, B, cfg.input_dim, T, float(data.generators[0].noise_std))
     else:
-        x_train = tf.constant(data.x_train)
-        y_train = tf.constant(data.y_train)
-        n = int(data.y_train.shape[1])
-
-        def get_batch(i, step):
-            if data.shared_inputs:
-                x = tf.gather(x_train, i)
-            else:
-                x = tf.gather(x_train, i, batch_dims=1)
-            return x, tf.gather(y_train, i, batch_dims=1)
-
-    def losses(x, y):
-        err = stack(x) - y  # (R, B, T)
-        return tf.reduce_mean(tf.square(err), axis=1)  # (R, T)
-
-    @tf.function(jit_compile=False, reduce_retracing=True)
-    def run(idx, start, k):
-        total = tf.zeros((R, T))
-        for j in tf.range(k):
-            i = idx[j] if not data.fresh else idx
-            x, y = get_batch(i, start + j)
-            with tf.GradientTape() as tape:
-                per = losses(x, y)
-                loss = tf.reduce_sum(per)
-            grads = tape.gradient(loss, variables)
-            opt.apply(grads, variables)
-            total += per
-        return total / tf.cast(k, tf.float32)
-
-    @tf.function(reduce_retracing=True)
-    def evaluate(x, y):
-        return losses(x, y)
+        arrays, n = {"x": ops.convert_to_tensor(data.x_train), "y": ops.convert_to_tensor(data.y_train)}, \
+            int(data.y_train.shape[1])
+        batch_fn = _gather_batch
+    train, evaluate = _backend.replica_loop(stack, opt, batch_fn, _mse_per_replica)
 
     def eval_set(x, y):
         n_rows = x.shape[-2]
@@ -524,20 +531,20 @@ def train_replicas(
             xs = x[lo:hi] if x.ndim == 2 else x[:, lo:hi]
             if x.ndim == 2:
                 xs = np.broadcast_to(xs, (R, *xs.shape))
-            acc += evaluate(tf.constant(xs), tf.constant(y[:, lo:hi])).numpy() * (hi - lo)
+            acc += evaluate(np.ascontiguousarray(xs), y[:, lo:hi]) * (hi - lo)
         return acc / n_rows
 
     points, train_curve, test_curve = [], [], []
     done = 0
-    dummy = tf.zeros((1,), tf.int64)
+    dummy = np.zeros((1,), np.int32)
     while done < steps:
         k = min(eval_every, steps - done)
-        idx = dummy if data.fresh else tf.constant(batch_indices(seeds, n, B, done, k))
-        tr = run(idx, tf.constant(done, tf.int64), tf.constant(k, tf.int64))
+        idx = dummy if data.fresh else batch_indices(seeds, n, B, done, k).astype(np.int32)
+        tr = train(arrays, idx, done, k)
         done += k
         points.append(done)
-        train_curve.append(tr.numpy())
-        test_curve.append(evaluate(x_test, y_test).numpy())
+        train_curve.append(tr)
+        test_curve.append(evaluate(data.x_test, data.y_test))
         if callback is not None:
             callback(done)
     final_train = train_curve[-1] if data.fresh else eval_set(data.x_train, data.y_train)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "label_function",
     "PRESETS",
     "TaskGenerator",
     "make_correlated_tasks",
@@ -286,8 +287,7 @@ class TaskGenerator:
         n_samples = _check_int("n_samples", n_samples, 1)
         rng = _rng(random_state)
         x = rng.standard_normal((n_samples, self.n_features))
-        s = x @ self.weights.T  # (n, T)
-        y = s + np.sin(s[..., None] * self.alpha + self.beta).sum(-1)
+        y = label_function(x @ self.weights.T, self.alpha, self.beta)  # (n, T)
         y = y + rng.normal(0.0, self.noise_std, size=y.shape)
         if self.standardize:
             y = (y - self.label_mean) / self.label_std
@@ -310,6 +310,24 @@ class TaskGenerator:
         rng = _rng(random_state)
         while True:
             yield self.sample(batch_size, rng)
+
+
+def label_function(latent: Any, alpha: Any, beta: Any, xp: Any = np) -> Any:
+    """The generator's noiseless label: ``f(s) = s + Σ_j sin(α_j·s + β_j)`` for ``s = wᵀx``.
+
+    Written once and used by :meth:`TaskGenerator.sample` (numpy), the fresh-sample stream of
+    :mod:`mmoe_lab.experiments` and the replica trainer's in-graph sampler (``keras.ops``).
+
+    Args:
+        latent: ``s``, shape ``(..., T)``: each task's projection ``w_tᵀx``.
+        alpha, beta: the sine constants, ``(m,)``, or any shape that broadcasts against
+            ``latent[..., None]`` (e.g. ``(R, 1, 1, m)``: one set per replica).
+        xp: the array namespace: ``numpy`` (default) or ``keras.ops``.
+
+    Returns:
+        ``f(s)``, same shape as ``latent``.
+    """
+    return latent + xp.sum(xp.sin(latent[..., None] * alpha + beta), axis=-1)
 
 
 def make_correlated_tasks(

@@ -8,8 +8,10 @@ import pytest
 
 import mmoe_lab
 
-mmoe_lab.quiet_import_tensorflow()
+mmoe_lab.quiet_import_keras()
 import keras  # noqa: E402
+
+from _reference import expert_blocks  # noqa: E402
 
 from mmoe_lab.layers import CGC, MMoE, UncertaintyWeighting  # noqa: E402
 from mmoe_lab.models import (  # noqa: E402
@@ -39,8 +41,7 @@ def numpy_cgc(layer, inputs, temperature=1.0):
     softmaxes over the list of experts it may see."""
     t, s, k = layer.num_tasks, layer.num_shared_experts, layer.num_specific_experts
     xs = list(inputs) if isinstance(inputs, list) else [inputs] * (t + 1)
-    W, b = layer.expert_kernel.numpy(), layer.expert_bias.numpy()
-    G, gb = layer.gate_kernel.numpy(), layer.gate_bias.numpy()
+    W, b, G, gb = expert_blocks(layer)
     owner = ["shared"] * s + [i for i in range(t) for _ in range(k)]
     experts = [np.maximum(xs[t if o == "shared" else o] @ W[e] + b[e], 0) for e, o in enumerate(owner)]
     outs, gates = [], []
@@ -109,13 +110,12 @@ def test_cgc_without_specific_experts_is_mmoe(x):
 
 
 def test_cgc_masked_gate_columns_get_no_gradient(x):
-    import tensorflow as tf
+    from mmoe_lab.backend import gradients
 
     layer = CGC(2, 1, 1, 3)
-    with tf.GradientTape() as tape:
-        outs = layer(x)
-        loss = sum(keras.ops.sum(o) for o in outs)
-    grad = tape.gradient(loss, layer.gate_kernel).numpy()  # (G=2, d, E=3): task1's expert is index 2
+    layer(x)
+    (grad,) = gradients(layer, [layer.gate_kernel], lambda outs: sum(keras.ops.sum(o) for o in outs), x)
+    grad = grad.reshape(grad.shape[0], 2, 3).transpose(1, 0, 2)  # (G=2, d, E=3): task1's expert is index 2
     assert np.abs(grad[0, :, 2]).max() == 0 and np.abs(grad[1, :, 1]).max() == 0
     assert np.abs(grad[0, :, :2]).max() > 0
     d, u = 6, 3
@@ -199,7 +199,7 @@ def test_extraction_structure():
 
 
 def test_uncertainty_weighting_numpy_reference_and_gradient():
-    import tensorflow as tf
+    from mmoe_lab.backend import gradients
 
     uw = UncertaintyWeighting(["regression", "binary", "regression"])
     s = np.array([0.3, -0.7, 1.2], "float32")
@@ -207,31 +207,29 @@ def test_uncertainty_weighting_numpy_reference_and_gradient():
     losses = np.array([2.0, 0.4, 5.0], "float32")
     c = np.array([0.5, 1.0, 0.5])
     ref = float(np.sum(c * np.exp(-s) * losses + 0.5 * s))
-    with tf.GradientTape() as tape:
-        total = uw([tf.constant(v) for v in losses])
+    total = uw([keras.ops.convert_to_tensor(v) for v in losses])
     np.testing.assert_allclose(float(total), ref, rtol=1e-6)
-    grad = tape.gradient(total, uw.log_vars).numpy()
+    (grad,) = gradients(uw, [uw.log_vars], lambda out: out, keras.ops.convert_to_tensor(losses))
     np.testing.assert_allclose(grad, -c * np.exp(-s) * losses + 0.5, rtol=1e-5)
     np.testing.assert_allclose(np_(uw.task_weights()), c * np.exp(-s), rtol=1e-6)
 
 
 def test_uncertainty_weighting_optimum_is_closed_form():
     # for fixed losses the optimum is exp(s_t) = 2 c_t L_t: zero gradient there, higher total around it
-    import tensorflow as tf
+    from mmoe_lab.backend import gradients
 
     uw = UncertaintyWeighting(["regression", "binary"])
-    losses = tf.constant([1e4, 0.3])
+    losses = np.array([1e4, 0.3], "float32")
     s_star = np.log([2 * 0.5 * 1e4, 2 * 1.0 * 0.3]).astype("float32")
     uw.log_vars.assign(s_star)
-    with tf.GradientTape() as tape:
-        best = uw(losses)
-    np.testing.assert_allclose(tape.gradient(best, uw.log_vars).numpy(), 0.0, atol=1e-4)
+    best = uw(losses)
+    np.testing.assert_allclose(gradients(uw, [uw.log_vars], lambda out: out, losses)[0], 0.0, atol=1e-4)
     for delta in ([0.1, 0], [-0.1, 0], [0, 0.1], [0, -0.1]):
         uw.log_vars.assign(s_star + np.array(delta, "float32"))
         assert float(uw(losses)) > float(best)
     # at the optimum each weighted loss is 1/2: the large loss no longer dominates
     uw.log_vars.assign(s_star)
-    np.testing.assert_allclose(np_(uw.task_weights()) * losses.numpy(), 0.5, rtol=1e-4)
+    np.testing.assert_allclose(np_(uw.task_weights()) * losses, 0.5, rtol=1e-4)
 
 
 def test_uncertainty_weighting_config_and_errors():
@@ -288,8 +286,6 @@ def test_uncertainty_weighted_model_errors():
 
 
 def test_task_gradient_norms_matches_manual_and_vanishes_at_the_fit(x):
-    import tensorflow as tf
-
     tasks = [TaskSpec("a"), TaskSpec("b")]
     keras.utils.set_random_seed(0)
     model = build_model("mmoe", tasks, input_dim=6, num_experts=3, expert_units=4)
@@ -297,10 +293,28 @@ def test_task_gradient_norms_matches_manual_and_vanishes_at_the_fit(x):
     y = {"a": pred["a"][:, 0], "b": pred["b"][:, 0] + 3.0}  # task a is fit exactly
     norms = task_gradient_norms(model, x, y, tasks)
     assert norms["a"] < 1e-6 and norms["b"] > 1e-2
+    # manual: central finite differences of task b's loss along a random direction of the
+    # shared weights equal the gradient's projection on it (independent of the backend's autodiff)
     shared = model.get_layer("mmoe").trainable_variables
-    with tf.GradientTape() as tape:
-        loss = keras.ops.mean((model(x)["b"][:, 0] - y["b"]) ** 2)
-    manual = float(tf.linalg.global_norm(tape.gradient(loss, shared)))
+    rng = np.random.default_rng(0)
+    base = [keras.ops.convert_to_numpy(v).astype(np.float64) for v in shared]
+    direction = [rng.standard_normal(b.shape) for b in base]
+    norm = np.sqrt(sum(np.sum(d**2) for d in direction))
+    direction = [d / norm for d in direction]  # unit length: the step below is small
+
+    def loss_at(eps):
+        for v, b, d in zip(shared, base, direction, strict=True):
+            v.assign((b + eps * d).astype("float32"))
+        return float(np.mean((keras.ops.convert_to_numpy(model(x)["b"])[:, 0] - y["b"]) ** 2))
+
+    from mmoe_lab.backend import gradients
+
+    eps = 3e-3
+    slope = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
+    loss_at(0.0)
+    grads = gradients(model, shared, lambda out: keras.ops.mean((out["b"][:, 0] - y["b"]) ** 2), x)
+    assert slope == pytest.approx(sum(float(np.sum(g * d)) for g, d in zip(grads, direction, strict=True)), rel=2e-2)
+    manual = float(np.sqrt(sum(np.sum(g.astype(np.float64) ** 2) for g in grads)))
     assert norms["b"] == pytest.approx(manual, rel=1e-5)
     # MSE gradients scale linearly with the label scale: 10× residuals → 10× gradient
     y10 = {"a": y["a"], "b": pred["b"][:, 0] + 30.0}

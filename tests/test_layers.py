@@ -5,8 +5,10 @@ import pytest
 
 import mmoe_lab
 
-mmoe_lab.quiet_import_tensorflow()
+mmoe_lab.quiet_import_keras()
 import keras  # noqa: E402
+
+from _reference import expert_blocks  # noqa: E402
 
 from mmoe_lab.layers import MMoE, balance_loss  # noqa: E402
 from mmoe_lab.models import build_model, matched_shared_units, mixture_params  # noqa: E402
@@ -14,8 +16,7 @@ from mmoe_lab.models import build_model, matched_shared_units, mixture_params  #
 
 def numpy_mmoe(layer, x, temperature=1.0):
     """Reference forward pass from the layer's own weights, one expert and one gate at a time."""
-    W, b = layer.expert_kernel.numpy(), layer.expert_bias.numpy()
-    G, gb = layer.gate_kernel.numpy(), layer.gate_bias.numpy()
+    W, b, G, gb = expert_blocks(layer)
     experts = [np.maximum(x @ W[e] + b[e], 0) for e in range(layer.num_experts)]
     outs, gates = [], []
     for t in range(layer.num_tasks):
@@ -70,8 +71,8 @@ def test_omoe_equals_mmoe_with_tied_gates(x):
     omoe(x), mmoe(x)
     mmoe.expert_kernel.assign(omoe.expert_kernel)
     mmoe.expert_bias.assign(omoe.expert_bias)
-    mmoe.gate_kernel.assign(keras.ops.repeat(omoe.gate_kernel, 2, axis=0))
-    mmoe.gate_bias.assign(keras.ops.repeat(omoe.gate_bias, 2, axis=0))
+    mmoe.gate_kernel.assign(keras.ops.tile(omoe.gate_kernel, (1, 2)))  # (d, E) -> (d, 2·E)
+    mmoe.gate_bias.assign(keras.ops.tile(omoe.gate_bias, (2,)))
     for a, b in zip(omoe(x), mmoe(x)):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-6)
     a0, a1 = omoe(x)
@@ -81,7 +82,7 @@ def test_omoe_equals_mmoe_with_tied_gates(x):
 def test_experts_are_initialised_independently_at_dense_scale(x):
     layer = MMoE(8, 16, 2)
     layer.build((None, 100))
-    W = keras.ops.convert_to_numpy(layer.expert_kernel)
+    W = expert_blocks(layer)[0]  # (E, d, U)
     assert not np.allclose(W[0], W[1])
     glorot_std = np.sqrt(2 / (100 + 16))  # one Dense(100 -> 16)
     assert W.std() == pytest.approx(glorot_std, rel=0.1)

@@ -1,0 +1,279 @@
+"""The one place where the kit knows which Keras backend it runs on.
+
+The kit's models are tiny (≈ 15k parameters), so a training step costs framework overhead, not
+arithmetic. On the 2-core CPU the kit was measured on, one step of the MMoE model (batch 256)
+takes ≈ 1 ms with JAX and ≈ 3 ms with TensorFlow, so **JAX is the default backend**: importing
+:mod:`mmoe_lab` selects it unless ``KERAS_BACKEND`` is already set. TensorFlow stays installed
+and in use where it is the right tool (the census feature pipeline's ``tf.data``, TensorBoard,
+and as the framework of the classic multi-task tutorials); switch the whole kit with
+``KERAS_BACKEND=tensorflow`` in the environment before Python starts (``make lab`` passes it
+through).
+
+Everything else in the package is written with ``keras.ops`` and ``keras.random``. The only
+backend-specific code is here: seeding without importing TensorFlow, the compiled replica
+training loop (:func:`replica_loop`, one small function per backend over the same
+backend-agnostic step math), gradients for diagnostics (:func:`gradient_norm`) and a compiled
+matmul for benchmarks (:func:`compiled`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["DEFAULT_BACKEND", "SUPPORTED", "select", "name", "set_random_seed", "enable_determinism", "compiled",
+           "stateless_normal", "replica_loop", "gradients", "gradient_norm"]
+
+#: The backend the kit selects when ``KERAS_BACKEND`` is unset (fastest measured on CPU).
+DEFAULT_BACKEND = "jax"
+#: Backends the kit's tests cover.
+SUPPORTED = ("jax", "tensorflow")
+
+
+def select() -> str:
+    """Select the default backend unless the user chose one; quiet TensorFlow's C++ logs.
+
+    Must run before Keras is imported (``import mmoe_lab`` calls it). Returns the backend
+    name that Keras will use.
+    """
+    os.environ.setdefault("KERAS_BACKEND", DEFAULT_BACKEND)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return os.environ["KERAS_BACKEND"]
+
+
+def name() -> str:
+    """The active Keras backend (``"jax"``, ``"tensorflow"``, ...)."""
+    import keras
+
+    return keras.backend.backend()
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python, numpy and Keras' global seed generator.
+
+    Like ``keras.utils.set_random_seed`` but without importing TensorFlow when it is not the
+    backend (that import alone costs ≈ 7 s); TensorFlow's seed is set too if it is loaded.
+    """
+    import sys
+
+    import numpy as np
+
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"`seed` should be an int. Received: seed={seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    if "keras" not in sys.modules:
+        return
+    import keras
+
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        keras.utils.set_random_seed(seed)
+        return
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils import rng_utils
+
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+
+
+def enable_determinism() -> None:
+    """Same inputs, same seed → bit-identical results, on the active backend.
+
+    TensorFlow needs op determinism switched on; XLA on the CPU (JAX) is deterministic already.
+    """
+    if name() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` compiled by the backend (``jax.jit`` or ``tf.function``); returns numpy-convertible."""
+    backend = name()
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn)
+    return fn
+
+
+def stateless_normal(shape: tuple[int, ...], seed: Any, step: Any):
+    """Standard normal draws keyed by ``(seed, step)``: the same key gives the same numbers.
+
+    Usable inside a compiled step (``seed`` and ``step`` may be traced int32 scalars). Keras'
+    ``keras.random`` takes no traced seeds on TensorFlow, hence this one backend switch. The
+    two backends draw different numbers from the same key (same distribution).
+    """
+    from keras import ops
+
+    backend = name()
+    key = ops.stack([ops.cast(seed, "int32"), ops.cast(step, "int32")])
+    if backend == "jax":
+        import jax
+
+        return jax.random.normal(jax.random.wrap_key_data(ops.cast(key, "uint32"), impl="threefry2x32"), shape)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.random.stateless_normal(shape, seed=key)
+    raise ValueError(f"stateless sampling supports {SUPPORTED}. Received: KERAS_BACKEND={backend!r}")
+
+
+def replica_loop(stack: Any, optimizer: Any, batch_fn: Callable[..., Any],
+                 loss_fn: Callable[[Any, Any], Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Compiled training and evaluation functions for a replica stack, on the active backend.
+
+    The step math is backend-agnostic and comes from the caller: ``batch_fn(data, idx, step)``
+    returns a batch ``(x (R, B, d), y (R, B, T))`` in ``keras.ops`` (fresh samples or a gather
+    from the training arrays), ``loss_fn(pred, y)`` returns per-replica, per-task losses
+    ``(R, T)``. The total loss is their sum, so each replica's gradient is its own.
+
+    Args:
+        stack: a built Keras layer (:class:`mmoe_lab.replicas.ReplicaStack`).
+        optimizer: a Keras optimizer, built on ``stack.trainable_variables``.
+        batch_fn, loss_fn: as above.
+
+    Returns:
+        ``(train, evaluate)``: ``train(data, idx, start, k)`` runs ``k`` steps from step
+        ``start`` (``idx``: batch indices ``(k, R, B)``, or a dummy for fresh samples), updates
+        the stack's and optimizer's variables and returns the mean per-step losses ``(R, T)``
+        as numpy; ``evaluate(x, y)`` returns ``loss_fn(stack(x), y)`` as numpy.
+    """
+    backend = name()
+    if backend == "jax":
+        return _jax_replica_loop(stack, optimizer, batch_fn, loss_fn)
+    if backend == "tensorflow":
+        return _tf_replica_loop(stack, optimizer, batch_fn, loss_fn)
+    raise ValueError(f"replica training supports the backends {SUPPORTED}. Received: KERAS_BACKEND={backend!r}")
+
+
+def _jax_replica_loop(stack, optimizer, batch_fn, loss_fn):
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    def total_loss(trainable, x, y):
+        pred, _ = stack.stateless_call(trainable, [], x)
+        per = loss_fn(pred, y)
+        return jnp.sum(per), per
+
+    grad = jax.value_and_grad(total_loss, has_aux=True)
+
+    @jax.jit
+    def run(trainable, opt_vars, data, idx, start, k):
+        def body(j, carry):
+            tv, ov, acc = carry
+            x, y = batch_fn(data, idx[j] if idx.ndim == 3 else idx, start + j)
+            (_, per), grads = grad(tv, x, y)
+            tv, ov = optimizer.stateless_apply(ov, grads, tv)
+            return tv, ov, acc + per
+
+        acc0 = jnp.zeros((stack.num_replicas, stack.cfg.n_tasks), jnp.float32)
+        tv, ov, acc = jax.lax.fori_loop(0, k, body, (trainable, opt_vars, acc0))
+        return tv, ov, acc / k
+
+    @jax.jit
+    def evaluate_fn(trainable, x, y):
+        return total_loss(trainable, x, y)[1]
+
+    def train(data, idx, start, k):
+        tv = [v.value for v in stack.trainable_variables]
+        ov = [v.value for v in optimizer.variables]
+        tv, ov, mean = run(tv, ov, data, jnp.asarray(idx), jnp.asarray(start, jnp.int32), jnp.asarray(k, jnp.int32))
+        for var, value in zip(stack.trainable_variables, tv, strict=True):
+            var.assign(value)
+        for var, value in zip(optimizer.variables, ov, strict=True):
+            var.assign(value)
+        return np.asarray(mean)
+
+    def evaluate(x, y):
+        return np.asarray(evaluate_fn([v.value for v in stack.trainable_variables], x, y))
+
+    return train, evaluate
+
+
+def _tf_replica_loop(stack, optimizer, batch_fn, loss_fn):
+    import tensorflow as tf
+
+    variables = stack.trainable_variables
+
+    @tf.function(jit_compile=False, reduce_retracing=True)
+    def run(data, idx, start, k):
+        total = tf.zeros((stack.num_replicas, stack.cfg.n_tasks))
+        for j in tf.range(k):
+            x, y = batch_fn(data, idx[j] if idx.shape.rank == 3 else idx, start + j)
+            with tf.GradientTape() as tape:
+                per = loss_fn(stack(x), y)
+                loss = tf.reduce_sum(per)
+            optimizer.apply(tape.gradient(loss, variables), variables)
+            total += per
+        return total / tf.cast(k, tf.float32)
+
+    @tf.function(reduce_retracing=True)
+    def evaluate_fn(x, y):
+        return loss_fn(stack(x), y)
+
+    def train(data, idx, start, k):
+        return run(data, tf.constant(idx), tf.constant(start, tf.int32), tf.constant(k, tf.int32)).numpy()
+
+    def evaluate(x, y):
+        return evaluate_fn(tf.constant(x), tf.constant(y)).numpy()
+
+    return train, evaluate
+
+
+def gradients(model: Any, variables: Sequence[Any], loss_of_outputs: Callable[[Any], Any], x: Any) -> list[Any]:
+    """``∂ loss_of_outputs(model(x)) / ∂ v`` for each ``v`` in ``variables``, as numpy arrays.
+
+    Args:
+        model: a built Keras model or layer; x: its inputs.
+        variables: the variables to differentiate with respect to (trainable variables of
+            ``model``).
+        loss_of_outputs: maps the model's outputs to a scalar loss (``keras.ops``).
+
+    Returns:
+        one array per variable, same shape as the variable (zeros where it does not matter).
+    """
+    import numpy as np
+
+    backend = name()
+    variables = list(variables)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_of_outputs(model(x))
+        grads = tape.gradient(loss, variables)
+        return [np.zeros(v.shape, np.float32) if g is None else g.numpy() for v, g in zip(variables, grads, strict=True)]
+    if backend == "jax":
+        import jax
+
+        trainable = model.trainable_variables
+        index = {id(v): i for i, v in enumerate(trainable)}
+        missing = [v.path for v in variables if id(v) not in index]
+        if missing:
+            raise ValueError(f"`variables` should be trainable variables of `model`. Received others: {missing}")
+        values = [v.value for v in trainable]
+        frozen = [v.value for v in model.non_trainable_variables]
+
+        def loss(tv):
+            out, _ = model.stateless_call(tv, frozen, x)
+            return loss_of_outputs(out)
+
+        grads = jax.grad(loss)(values)
+        return [np.asarray(grads[index[id(v)]]) for v in variables]
+    raise ValueError(f"gradients are implemented for {SUPPORTED}. Received: KERAS_BACKEND={backend!r}")
+
+
+def gradient_norm(model: Any, variables: Sequence[Any], loss_of_outputs: Callable[[Any], Any], x: Any) -> float:
+    """Global L2 norm of :func:`gradients` (``‖∂L/∂θ‖₂`` over all ``variables``)."""
+    import numpy as np
+
+    return float(np.sqrt(sum(float(np.sum(np.square(g))) for g in gradients(model, variables, loss_of_outputs, x))))
