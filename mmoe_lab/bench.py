@@ -4,8 +4,8 @@ Run it with ``python -m mmoe_lab.bench`` (or ``make bench``). Both models have t
 configuration (``d=100``, ``E=8`` experts of ``U=16`` units, ``T=2`` tasks, towers of 8 units),
 the same data and the same optimiser; only the mixture layer differs:
 
-* **fused** — :class:`mmoe_lab.layers.MMoE`: one stacked expert kernel ``(E, d, U)``, one gate
-  kernel ``(T, d, E)``, three einsums.
+* **fused** — :class:`mmoe_lab.layers.MMoE`: one expert kernel ``(d, E·U)`` (one GEMM), one gate
+  kernel ``(d, T·E)`` (another), and the mix as one batched matmul.
 * **loop** — :class:`LoopMMoE` below, the way many tutorials write it: ``E`` ``Dense`` experts
   and ``T`` ``Dense`` softmax gates, experts stacked to ``(B, U, E)`` in Python, and for every
   task the gate is expanded, multiplied and summed. It exists only as this baseline.

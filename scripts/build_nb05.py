@@ -50,6 +50,7 @@ mmoe_lab.setup_notebook()
 
 import json
 
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -274,6 +275,13 @@ study's budget, as two stacks of 5 replicas. Replicas are independent, so a stac
 reproduce the stored 200-replica results for those seeds, and the ordering must be the stored
 one (shared-bottom ahead of MMoE at 10k samples). `scripts/check_nb05_claims.py` verifies on
 all 40 blocks of 5 seeds in the stored study that this ordering of the 5-seed means holds.
+
+The stored study was trained on the TensorFlow backend (its `provenance.json` lists the
+versions). Retrained on TensorFlow, the live runs equal the stored ones to 0.1%. On another
+backend (JAX is the kit's default) the arithmetic is the same but float32 rounding differs in
+the last bits, and 400 steps at learning rate 0.01 on this overfitting preset amplify that
+difference: the cell shows how far, and checks agreement to 0.1% on TensorFlow and to 3%
+elsewhere, plus the ordering on both.
 """)
 
 code("""
@@ -283,7 +291,10 @@ live = pd.DataFrame({m: train_replicas(m, seeds, 0.5, preset="paper", n_train=10
                      for m in ("shared_bottom", "mmoe")}, index=pd.Index(seeds, name="seed"))
 stored = per_run.xs(("paper", "10000", 0.5), level=["preset", "n_train", "correlation"]).loc[seeds, live.columns]
 print(pd.concat({"live": live, "stored": stored}, axis=1).round(4))
-assert np.allclose(live, stored, rtol=1e-3), "live runs differ from the stored study"
+rel = (live / stored - 1).abs().max()
+print("largest relative difference:", ", ".join(f"{plots.ARCH_LABELS[m]} {v:.2%}" for m, v in rel.items()))
+same_backend = keras.backend.backend() == "tensorflow"  # the backend the study was trained on
+assert np.allclose(live, stored, rtol=1e-3 if same_backend else 3e-2), "live runs differ from the stored study"
 assert live["shared_bottom"].mean() < live["mmoe"].mean()
 print(f"shared-bottom ahead of MMoE in {(live['shared_bottom'] < live['mmoe']).sum()} of {len(seeds)} live seeds")
 """)

@@ -145,7 +145,7 @@ def test_math_does_not_import_tensorflow():
 def keras():
     import mmoe_lab
 
-    mmoe_lab.quiet_import_tensorflow()
+    mmoe_lab.quiet_import_keras()
     import keras
 
     return keras
