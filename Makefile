@@ -16,7 +16,7 @@ help:
 	@echo "make bench      JAX and TensorFlow side by side: fused layer vs loop, ms/step, replicated runs/min (ratios printed)"
 	@echo "make reproduce  regenerate the precomputed experiments in data/"
 
-# ---- environment and `make lab` (issue 6) ----
+# ---- environment and `make lab` ----
 # Created once; re-running does not reinstall unless pyproject.toml changed.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || test -n "$(PYTHON)" || { echo "make: need Python 3.11 or 3.12 on PATH to create $(VENV) (or: make lab PYTHON=/path/to/python3.12)"; exit 1; }

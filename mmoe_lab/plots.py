@@ -13,12 +13,12 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "set_style",
-    # guided path (issue 3)
+    # guided path
     "PAPER_FIG2", "PAPER_FIG4", "ARCH_LABELS", "ARCH_COLORS", "figure_png", "plot_task_vectors",
     "plot_label_scatter", "plot_label_scatter_grid", "plot_pearson_vs_spearman", "plot_fig2",
     "plot_loss_curves", "plot_gate_bars", "plot_gate_heatmaps", "plot_consultation",
     "plot_model_comparison", "plot_seed_curves",
-    # 07-09 (issue 7)
+    # 07-09
     "plot_watch_time", "plot_gradient_norms", "plot_mtl_gain", "plot_cvr_calibration",
 ]
 
@@ -37,7 +37,7 @@ def set_style() -> None:
 
 
 # ============================================================================================
-# Guided path (notebooks 00-04; issue 3). One function per figure; each returns the Figure.
+# Guided path (notebooks 00-04). One function per figure; each returns the Figure.
 # ============================================================================================
 
 #: Label Pearson r against the task correlation p, read off the paper's Fig. 2 (Ma et al. 2018).
@@ -345,7 +345,7 @@ def plot_seed_curves(curves: Any, runs: Any, by: str = "correlation", title: str
 
 
 # ---- 07-09 ----
-# Mixed task types (07), beyond MMoE (08), ESMM vs MMoE (09); issue 7.
+# Mixed task types (07), beyond MMoE (08), ESMM vs MMoE (09).
 
 
 def plot_watch_time(watch_time: Any) -> Figure:
@@ -435,7 +435,7 @@ def plot_cvr_calibration(true_p: Any, predictions: dict[str, Any], bins: int = 1
 
 
 # ---- 10 ----
-# Census-income (10); issue 8.
+# Census-income (10).
 
 __all__ += ["plot_census_auc"]
 
@@ -473,7 +473,7 @@ def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
 
 
 # ---- correlation sweep (05) ----
-# Figures of notebook 05 (issue 4): the paper's Figs. 4 and 5 from the study in data/study/.
+# Figures of notebook 05: the paper's Figs. 4 and 5 from the study in data/study/.
 
 
 def plot_fig4_curves(curves: Any, preset: str, correlations: Sequence[float] = (0.5, 0.9, 1.0),
@@ -536,7 +536,7 @@ def plot_fig5_hist(per_run: Any, preset: str, correlations: Sequence[float] = (0
 
 
 def plot_datasize(ours: Any, reference: Any = None) -> Figure:
-    """"Ordering holds in k of N" against training-set size (ours solid, design.md dashed).
+    """"Ordering holds in k of N" against training-set size (ours solid, an independent JAX implementation dashed).
 
     Args:
         ours, reference: DataFrames with columns ``n_train`` (``"10000"`` … ``"fresh"``),
@@ -545,7 +545,7 @@ def plot_datasize(ours: Any, reference: Any = None) -> Figure:
     order = ["10000", "100000", "1000000", "fresh"]
     labels = {"10000": "10k", "100000": "100k", "1000000": "1M", "fresh": "fresh"}
     fig, ax = plt.subplots(figsize=(5.0, 3.0))
-    for df, ls, who in ((ours, "-o", "ours"), (reference, "--s", "design.md")):
+    for df, ls, who in ((ours, "-o", "ours"), (reference, "--s", "independent JAX")):
         if df is None or len(df) == 0:
             continue
         d = df.set_index("n_train").reindex([o for o in order if o in set(df["n_train"])])
@@ -599,7 +599,7 @@ __all__ += ["plot_fig4_curves", "plot_fig5_hist", "plot_datasize", "plot_spread_
 
 
 # ---- gate diagnostics (06) ----
-# Figures of notebook 06 (gate collapse lab, issue 5): the numbers come from mmoe_lab.diagnostics.
+# Figures of notebook 06 (gate collapse lab): the numbers come from mmoe_lab.diagnostics.
 
 
 def plot_gate_mean_heatmap(gates: Any, task_names: Sequence[str] | None = None, title: str | None = None,

@@ -30,7 +30,7 @@ __all__ = ["Panel", "correlation_panel", "shared_bottom_panel", "mmoe_panel"]
 
 
 # ============================================================================================
-# Guided path (notebooks 01, 02, 04; issue 3)
+# Guided path (notebooks 01, 02, 04)
 # ============================================================================================
 
 
@@ -227,7 +227,7 @@ def mmoe_panel(correlation: float = 0.5, num_experts: int = 8, *, initial_gates:
 
 
 # ---- correlation sweep (05) ----
-# Notebook 05 (issue 4): browse the precomputed study; no training, so it redraws instantly.
+# Notebook 05: browse the precomputed study; no training, so it redraws instantly.
 
 
 def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 0.5,
@@ -298,7 +298,7 @@ __all__ += ["study_panel"]
 
 
 # ---- gate collapse panel (06) ----
-# Notebook 06 (gate collapse lab, issue 5): pick a cause, a remedy and its strength, press Train.
+# Notebook 06 (gate collapse lab): pick a cause, a remedy and its strength, press Train.
 
 
 def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", strength: float = 1.0, *,

@@ -213,7 +213,7 @@ The paper does not say how many samples it trained on; its curves behave like a 
 never sees the same sample twice. `python -m mmoe_lab reproduce --regime paper` trains in that
 regime on the `"paper"` preset: a fresh batch from the generator at every one of 20,000 Adam
 steps (batch 256, learning rate 1e-3), 20 seeds per model at p = 0.5, stored in
-`data/study/paper_regime/`. design.md records the same experiment done independently in JAX,
+`data/study/paper_regime/`. An independent JAX implementation of the same experiment, written separately from the kit (its counts are stored in `mmoe_lab.study.INDEPENDENT_DATASIZE`), ran it too,
 plus fixed training sets of 10k, 100k and 1M samples; our runner has those too
 (`--regime datasize`) but they are not in the committed data yet, so for 10k we show the
 budget study (400 steps) instead.
@@ -228,22 +228,22 @@ print("ours, 20k steps, lr 1e-3 (data/study/paper_regime):")
 print(long_runs.round(3).to_string(index=False))
 print("\\nours, 400 steps, lr 1e-2 (data/study/budget):")
 print(short_runs.round(3).to_string(index=False))
-print("\\ndesign.md (independent JAX implementation), 20k steps, lr 1e-3:")
-print(study.DESIGN_DATASIZE[cols].to_string(index=False))
+print("\\nindependent JAX implementation, 20k steps, lr 1e-3:")
+print(study.INDEPENDENT_DATASIZE[cols].to_string(index=False))
 """)
 
 md("""
 With fresh samples the paper's headline returns: MMoE beats shared-bottom in 19 of 20 seeds
-(design.md: 18 of 20) with a mean test MSE less than half of shared-bottom's, the one-gate
+(independent implementation: 18 of 20) with a mean test MSE less than half of shared-bottom's, the one-gate
 MoE sits in between on average, and the full ordering MMoE < one-gate MoE < shared-bottom
-holds in 9 of 20 seeds (design.md: 13). Against 10k samples, where shared-bottom won in
+holds in 9 of 20 seeds (independent implementation: 13). Against 10k samples, where shared-bottom won in
 195 of 200 seeds, the ordering flips completely. The same comparison as a curve: the share of seeds in which MMoE beats shared-bottom, and in
 which the paper's full ordering (MMoE < one-gate MoE < shared-bottom) holds, against the
-training-set size, ours (20k-step budget) beside design.md's:
+training-set size, ours (20k-step budget) beside the independent implementation's:
 """)
 
 code("""
-plots.plot_datasize(long_runs, study.DESIGN_DATASIZE)
+plots.plot_datasize(long_runs, study.INDEPENDENT_DATASIZE)
 plt.show()
 """)
 

@@ -1,4 +1,4 @@
-"""Calibration of the generator presets and the live training budget (issue 2, part 3).
+"""Calibration of the generator presets and the live training budget.
 
 Usage (from the repo root):
 

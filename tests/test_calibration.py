@@ -1,4 +1,4 @@
-"""Calibration (issue 2 part 3) and bench (part 8): fast checks, no timing asserts."""
+"""Calibration and bench: fast checks, no timing asserts."""
 
 from __future__ import annotations
 
