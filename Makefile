@@ -59,6 +59,7 @@ lab: $(STAMP)
 # Unit tests on both Keras backends; strict nbval on the default backend (JAX); every notebook
 # executed on TensorFlow too (errors fail, outputs are not compared: the numbers differ).
 test: $(STAMP)
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nbval
 	$(MAKE) --no-print-directory nbval-tf
@@ -88,7 +89,7 @@ reproduce: $(STAMP)
 	$(BIN)/python -m mmoe_lab reproduce
 
 lint: $(STAMP)
-	$(BIN)/ruff check mmoe_lab tests
+	$(BIN)/ruff check mmoe_lab tests scripts
 
 clean-venv:
 	rm -rf $(VENV)

@@ -12,8 +12,6 @@ from typing import Any
 
 from . import backend
 from ._setup import environment_report, quiet_import_keras, quiet_import_tensorflow, set_seed, setup_notebook
-
-backend.select()
 from .synthetic import (
     PRESETS,
     TaskGenerator,
@@ -23,6 +21,8 @@ from .synthetic import (
     make_task_splits,
     population_label_correlation,
 )
+
+backend.select()  # before anything imports Keras (none of the imports above does)
 
 __version__ = "0.1.0"
 

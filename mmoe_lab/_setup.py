@@ -6,10 +6,10 @@ import contextlib
 import logging
 import os
 import platform
-import random
 import sys
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from . import backend as _backend
 
@@ -71,8 +71,8 @@ def quiet_import_tensorflow():
     _backend.select()
     if "tensorflow" not in sys.modules:
         with _silence_fd2():
-            import tensorflow as tf  # noqa: F401
             import keras  # noqa: F401
+            import tensorflow as tf  # noqa: F401
     import tensorflow as tf
 
     tf.get_logger().setLevel(logging.ERROR)

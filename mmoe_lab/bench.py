@@ -29,12 +29,11 @@ from ._setup import quiet_import_keras
 quiet_import_keras()
 
 import keras  # noqa: E402
-
-from .backend import set_random_seed  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from keras import ops  # noqa: E402
 
+from .backend import set_random_seed  # noqa: E402
 from .layers import MMoE  # noqa: E402
 
 __all__ = ["LoopMMoE", "build_bench_model", "time_fit", "run_bench", "format_report", "main"]

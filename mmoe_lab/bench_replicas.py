@@ -31,7 +31,6 @@ quiet_import_keras()
 import keras  # noqa: E402
 
 from .backend import set_random_seed  # noqa: E402
-
 from .experiments import label_dict  # noqa: E402
 from .models import build_model  # noqa: E402
 from .replicas import ReplicaConfig, step_flops, train_replicas  # noqa: E402

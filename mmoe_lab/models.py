@@ -6,8 +6,9 @@ layer; the shared-bottom hidden width is chosen so that its parameter count matc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import keras
 
@@ -187,7 +188,7 @@ def build_model(
         out = layer(inputs)
         task_inputs, gates = out if return_gates else (out, None)
     outputs = {}
-    for task, h in zip(tasks, task_inputs):
+    for task, h in zip(tasks, task_inputs, strict=True):
         h = keras.layers.Dense(tower_units, activation="relu", name=f"{task.name}_tower")(h)
         act = "sigmoid" if task.kind == "binary" else None
         outputs[task.name] = keras.layers.Dense(1, activation=act, name=task.name)(h)

@@ -491,7 +491,7 @@ def plot_fig4_curves(curves: Any, preset: str, correlations: Sequence[float] = (
         raise ValueError(f"no curves for preset={preset!r}, n_train={n_train!r}")
     fig, axes = plt.subplots(1, len(correlations), figsize=(3.2 * len(correlations), 3.1), sharey=True,
                              squeeze=False)
-    for ax, p in zip(axes[0], correlations):
+    for ax, p in zip(axes[0], correlations, strict=True):
         for model in models:
             c = sel[(sel["model"] == model) & np.isclose(sel["correlation"], p)]
             if c.empty:
@@ -521,7 +521,7 @@ def plot_fig5_hist(per_run: Any, preset: str, correlations: Sequence[float] = (0
     fig, axes = plt.subplots(1, len(correlations), figsize=(3.2 * len(correlations), 3.1), squeeze=False)
     hi = float(np.nanquantile(sel[list(models)].to_numpy(), 0.99))
     edges = np.linspace(0, hi, bins + 1)
-    for ax, p in zip(axes[0], correlations):
+    for ax, p in zip(axes[0], correlations, strict=True):
         g = sel[np.isclose(sel.index.get_level_values("correlation"), p)]
         for model in models:
             ax.hist(g[model].dropna().clip(upper=hi), bins=edges, color=ARCH_COLORS[model], alpha=0.45,

@@ -9,6 +9,10 @@ per run and task) and ``<out>/provenance.json`` records the command, package ver
 CPU, budget and the wall time of every unit.
 
 Command line: ``python -m mmoe_lab reproduce [--runs N] [--correlations ...] [--out DIR]``.
+Units run in this process by default; ``--executor dask [--scheduler tcp://HOST:8786]
+[--workers N]`` runs them as Dask tasks on a local or an existing cluster
+(:mod:`mmoe_lab.study_dask`): every task calls the same :func:`run_unit` and writes the same
+part files, so either executor resumes the other's work.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import math
 import os
 import platform
+import socket
 import sys
 import tempfile
 import time
@@ -36,8 +41,10 @@ __all__ = [
     "MODELS",
     "STUDY_BUDGET",
     "PAPER_REGIME",
+    "EXECUTORS",
     "Study",
     "run_study",
+    "run_unit",
     "load_results",
     "parse_curve",
     "run_curves",
@@ -56,12 +63,24 @@ MODELS = ("shared_bottom", "omoe", "mmoe")
 STUDY_BUDGET: dict[str, Any] = {"n_train": 10_000, "n_test": 2_000, "steps": 400, "batch_size": 256,
                                 "learning_rate": 1e-2, "eval_every": 40}
 
-#: The paper's regime (and design.md's independent measurement): fresh samples every step,
+#: The paper's regime (and an independent JAX implementation's measurement): fresh samples every step,
 #: 20k steps of batch 256, Adam 1e-3, curve point every 1,000 steps.
 PAPER_REGIME: dict[str, Any] = {"n_train": None, "n_test": 2_000, "steps": 20_000, "batch_size": 256,
                                 "learning_rate": 1e-3, "eval_every": 1_000}
 
 _SHARED_INPUTS_ABOVE = 200_000  # training sets larger than this share one input pool across replicas
+
+#: ``--executor`` choices: ``local`` trains the units one after another in this process;
+#: ``dask`` submits them as tasks to a Dask cluster (:mod:`mmoe_lab.study_dask`).
+EXECUTORS = ("local", "dask")
+
+#: A claim made on another host (whose process cannot be checked from here) is taken over
+#: when its owner has not refreshed it for this long; owners refresh it at every curve point.
+CLAIM_LEASE_SECONDS = 600.0
+
+#: Temp files of a writer killed mid-write are removed once they are this old (a live writer
+#: holds one for milliseconds; younger ones may belong to another process sharing the study).
+_STALE_TMP_SECONDS = 60.0
 
 
 def _fmt_n(n: int | None) -> str:
@@ -231,8 +250,8 @@ def _unit_rows(unit: dict[str, Any], res: dict[str, Any], budget: dict[str, Any]
 def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
-    out = {"python": platform.python_version()}
-    for pkg in ("mmoe-lab", "tensorflow", "keras", "numpy", "pandas"):
+    out = {"python": platform.python_version(), "keras backend": os.environ.get("KERAS_BACKEND", "jax")}
+    for pkg in ("mmoe-lab", "jax", "tensorflow", "keras", "numpy", "pandas"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -289,23 +308,54 @@ def _claim_path(study: Study, unit: dict[str, Any]) -> Path:
 
 
 def _pid_alive(pid: int) -> bool:
+    """True if process ``pid`` of this host runs (a zombie, killed but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no procfs (macOS) or the process just ended: trust os.kill
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def _claim_owner() -> str:
+    """This process as a claim owner: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim_is_live(path: Path, owner: str) -> bool:
+    """Whether the claim ``owner`` (``host:pid``, or a bare pid meaning this host) still holds.
+
+    A process of this host is asked directly; one of another host (a cluster worker sharing
+    the output directory) is trusted while it refreshes the claim file (see :func:`run_unit`)
+    at least every :data:`CLAIM_LEASE_SECONDS`.
+    """
+    host, _, pid_text = owner.rpartition(":")
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host in ("", socket.gethostname()):
+        return pid > 0 and _pid_alive(pid)
+    try:
+        return time.time() - path.stat().st_mtime < CLAIM_LEASE_SECONDS
+    except OSError:
+        return False
 
 
 def _claim(study: Study, unit: dict[str, Any]) -> bool:
     """Mark ``unit`` as taken by this process (so several processes can share one study).
 
-    A claim is a file holding the owner's pid, created with ``O_EXCL``; a claim whose owner is
-    no longer alive (e.g. killed with ``kill -9``) is taken over.
+    A claim is a file holding the owner (``host:pid``), created with ``O_EXCL``; a claim whose
+    owner is no longer alive (e.g. killed with ``kill -9``, on this host, or silent for
+    :data:`CLAIM_LEASE_SECONDS`, on another) is taken over.
     """
     path = _claim_path(study, unit)
-    me = str(os.getpid())
+    me = _claim_owner()
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         with os.fdopen(fd, "w") as fh:
@@ -314,13 +364,94 @@ def _claim(study: Study, unit: dict[str, Any]) -> bool:
     except FileExistsError:
         pass
     try:
-        owner = int(path.read_text().strip() or 0)
-    except (OSError, ValueError):
-        owner = 0
-    if owner and owner != os.getpid() and _pid_alive(owner):
+        owner = path.read_text().strip()
+    except OSError:
+        owner = ""
+    if owner and owner != me and _claim_is_live(path, owner):
         return False
     atomic_write_text(path, me)
     return True
+
+
+def _release_claim(study: Study, unit: dict[str, Any]) -> None:
+    """Remove this process's claim on ``unit`` (one taken over by another process stays)."""
+    path = _claim_path(study, unit)
+    try:
+        if path.read_text().strip() == _claim_owner():
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _remove_stale_temp_files(study: Study) -> None:
+    """Delete temp files left in ``out/parts`` by writers killed mid-write."""
+    now = time.time()
+    for stale in (study.out / "parts").glob(".*.tmp"):
+        try:
+            if now - stale.stat().st_mtime > _STALE_TMP_SECONDS:
+                stale.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def run_unit(study: Study, unit: dict[str, Any]) -> float | None:
+    """Train one unit of ``study`` and write its part file atomically; both executors call this.
+
+    Skips the unit (returns ``None``) when its seeds are already stored or another live
+    process holds its claim. While training, the claim file is touched at every curve point,
+    so owners on other hosts can tell a running unit from an abandoned one. The caller
+    switches on determinism first (:func:`mmoe_lab.backend.enable_determinism`), as
+    :func:`run_study` does.
+
+    Args:
+        study: the grid (only ``out`` and ``budget`` are used here).
+        unit: one entry of ``study.units``.
+
+    Returns:
+        the unit's wall time in seconds (rounded to 0.01), or ``None`` if it was skipped.
+    """
+    if study.is_done(unit) or not _claim(study, unit):
+        return None
+    claim = _claim_path(study, unit)
+    try:
+        from .replicas import train_replicas
+
+        t0 = time.time()
+        n, b = unit["n_train"], study.budget
+        res = train_replicas(
+            unit["model"], unit["seeds"], unit["correlation"], preset=unit["preset"], n_train=n,
+            n_test=b["n_test"], steps=b["steps"], batch_size=b["batch_size"],
+            learning_rate=b["learning_rate"], eval_every=b["eval_every"],
+            shared_inputs=n is not None and n > _SHARED_INPUTS_ABOVE,
+            callback=lambda _done: _touch(claim),
+        )
+        seconds = time.time() - t0
+        atomic_write_text(study.part_path(unit), _unit_rows(unit, res, b, seconds).to_csv(index=False))
+    finally:
+        _release_claim(study, unit)
+    return round(seconds, 2)
+
+
+def _touch(path: Path) -> None:
+    """Refresh ``path``'s modification time (a claim's heartbeat); a vanished file is ignored."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def _finish_session(study: Study, command: list[str], times: dict[str, float], session_start: float,
+                    units: int, executor: dict[str, Any]) -> pd.DataFrame | None:
+    """Record the session in the provenance and merge the parts; the merged table if all done."""
+    done = not study.pending()
+    _write_provenance(study, command, times, "complete" if done else "partial")
+    prov = json.loads((study.out / "provenance.json").read_text())
+    prov["sessions"].append({"started_utc": _dt.datetime.fromtimestamp(session_start, _dt.UTC)
+                             .isoformat(timespec="seconds"), "wall_seconds": round(time.time() - session_start, 1),
+                             "units": units, "executor": executor})
+    atomic_write_text(study.out / "provenance.json", json.dumps(prov, indent=2) + "\n")
+    merged = merge_parts(study.out)
+    return merged if done else None
 
 
 def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | None = None,
@@ -337,13 +468,12 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
     """
     from tqdm.auto import tqdm
 
-    from .replicas import tf, train_replicas  # loads TensorFlow
+    from .backend import enable_determinism
 
-    tf.config.experimental.enable_op_determinism()  # a resumed unit equals an uninterrupted one
+    enable_determinism()  # a resumed unit equals an uninterrupted one
 
     command = list(command if command is not None else [os.path.basename(sys.argv[0]), *sys.argv[1:]])
-    for stale in (study.out / "parts").glob(".*.tmp"):  # temp files of a killed writer
-        stale.unlink(missing_ok=True)
+    _remove_stale_temp_files(study)
     todo = study.pending()
     if max_units is not None:
         todo = todo[:max_units]
@@ -352,36 +482,14 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
     _write_provenance(study, command, times, "running")
     bar = tqdm(total=sum(len(u["seeds"]) for u in todo), unit="run", disable=not progress,
                desc=f"study {study.out.name}", mininterval=2.0)
-    b = study.budget
     for unit in todo:
-        if study.is_done(unit) or not _claim(study, unit):
-            bar.update(len(unit["seeds"]))  # finished or being run by another process
-            continue
-        t0 = time.time()
-        n = unit["n_train"]
-        res = train_replicas(
-            unit["model"], unit["seeds"], unit["correlation"], preset=unit["preset"], n_train=n,
-            n_test=b["n_test"], steps=b["steps"], batch_size=b["batch_size"],
-            learning_rate=b["learning_rate"], eval_every=b["eval_every"],
-            shared_inputs=n is not None and n > _SHARED_INPUTS_ABOVE,
-        )
-        seconds = time.time() - t0
-        df = _unit_rows(unit, res, b, seconds)
-        atomic_write_text(study.part_path(unit), df.to_csv(index=False))
-        _claim_path(study, unit).unlink(missing_ok=True)
-        times[unit["key"]] = round(seconds, 2)
-        _write_provenance(study, command, times, "running")
+        seconds = run_unit(study, unit)  # None: finished or being run by another process
+        if seconds is not None:
+            times[unit["key"]] = seconds
+            _write_provenance(study, command, times, "running")
         bar.update(len(unit["seeds"]))
     bar.close()
-    done = not study.pending()
-    _write_provenance(study, command, times, "complete" if done else "partial")
-    prov = json.loads((study.out / "provenance.json").read_text())
-    prov["sessions"].append({"started_utc": _dt.datetime.fromtimestamp(session_start, _dt.UTC)
-                             .isoformat(timespec="seconds"), "wall_seconds": round(time.time() - session_start, 1),
-                             "units": len(todo)})
-    atomic_write_text(study.out / "provenance.json", json.dumps(prov, indent=2) + "\n")
-    merged = merge_parts(study.out)
-    return merged if done else None
+    return _finish_session(study, command, times, session_start, len(todo), {"name": "local"})
 
 
 def merge_parts(out: str | os.PathLike) -> pd.DataFrame:
@@ -475,12 +583,31 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", help="output directory")
     ap.add_argument("--max-units", type=int, help="stop after this many units (resume later)")
     ap.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    ap.add_argument("--executor", choices=EXECUTORS, default="local",
+                    help="local: train the units in this process (default); dask: submit them as Dask tasks")
+    ap.add_argument("--scheduler", help="with --executor dask: address of a running Dask scheduler "
+                    "(tcp://HOST:8786); default: start a local cluster")
+    ap.add_argument("--workers", type=int, help="with --executor dask and no --scheduler: worker processes "
+                    "of the local cluster (1 thread each; default: one per CPU core)")
     return ap
+
+
+def check_executor_args(args: argparse.Namespace) -> None:
+    """Reject executor options that do not fit together (``ValueError``), before any work."""
+    if args.executor != "dask" and (args.scheduler is not None or args.workers is not None):
+        raise ValueError("--scheduler and --workers apply to --executor dask only. "
+                         f"Received: --executor {args.executor}")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers should be an integer >= 1. Received: --workers {args.workers}")
+    if args.scheduler is not None and args.workers is not None:
+        raise ValueError("--workers sizes a local cluster; with --scheduler the units run on that cluster's "
+                         f"own workers. Received: --scheduler {args.scheduler} --workers {args.workers}")
 
 
 def study_from_args(argv: Sequence[str]) -> tuple[Study, argparse.Namespace]:
     """Parse ``reproduce`` arguments into a validated :class:`Study` (raises ``ValueError``)."""
     args = build_parser().parse_args(list(argv))
+    check_executor_args(args)
     reg = _REGIMES[args.regime]
     budget = dict(reg["budget"])
     if args.steps is not None:
@@ -506,18 +633,44 @@ def study_from_args(argv: Sequence[str]) -> tuple[Study, argparse.Namespace]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``reproduce`` entry point; returns a process exit code."""
+    """``reproduce`` entry point; returns a process exit code.
+
+    With ``--executor dask --scheduler ADDRESS`` the scheduler is reached before the output
+    directory is touched, so an unreachable cluster fails in seconds and writes nothing.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
+    client = None
     try:
+        args = build_parser().parse_args(argv)
+        check_executor_args(args)
+        if args.executor == "dask" and args.scheduler is not None:
+            from .study_dask import connect
+
+            client = connect(args.scheduler)
         study, args = study_from_args(argv)
-    except ValueError as exc:
+    except (ValueError, ConnectionError) as exc:
+        if client is not None:
+            client.close()
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(exc, ValueError) else 1
     pending = len(study.pending())
     print(f"{study.out}: {len(study.units) - pending}/{len(study.units)} units already done; "
           f"{pending} to run", flush=True)
-    merged = run_study(study, progress=not args.no_progress, max_units=args.max_units,
-                       command=["python -m mmoe_lab reproduce", *argv])
+    command = ["python -m mmoe_lab reproduce", *argv]
+    if args.executor == "dask":
+        from .study_dask import run_study_dask
+
+        try:
+            merged = run_study_dask(study, client=client, workers=args.workers, progress=not args.no_progress,
+                                    max_units=args.max_units, command=command)
+        except RuntimeError as exc:  # some units failed on every attempt; the rest is stored
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            if client is not None:
+                client.close()
+    else:
+        merged = run_study(study, progress=not args.no_progress, max_units=args.max_units, command=command)
     prov = json.loads((study.out / "provenance.json").read_text())
     print(f"status: {prov['status']} ({prov['units_done']}/{prov['units_total']} units, "
           f"{prov['compute_seconds_total']:.0f} s of unit compute in total)")
@@ -528,9 +681,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # ----------------------------------------------------------------------------- analysis (notebook 05)
 
-#: design.md's independent JAX measurement (paper preset, p=0.5, 20 seeds, Adam 1e-3, batch 256,
+#: An independent JAX implementation of the same experiment, written separately from the kit by
+#: its authors before the kit existed (paper preset, p=0.5, 20 seeds, Adam 1e-3, batch 256,
 #: 20k steps): mean test MSE per model and in how many of 20 seeds the ordering holds.
-DESIGN_DATASIZE = pd.DataFrame([
+INDEPENDENT_DATASIZE = pd.DataFrame([
     {"n_train": "10000", "mmoe": 2.98, "omoe": 2.88, "shared_bottom": 2.42, "MMoE<SB": 0, "full ordering": 0, "N": 20},
     {"n_train": "100000", "mmoe": 0.174, "omoe": 0.180, "shared_bottom": 0.134, "MMoE<SB": 12, "full ordering": 7, "N": 20},
     {"n_train": "1000000", "mmoe": 0.064, "omoe": 0.094, "shared_bottom": 0.156, "MMoE<SB": 17, "full ordering": 11, "N": 20},

@@ -42,7 +42,7 @@ CLAIMS = {
 }
 
 
-def run_block(seeds: list[int]) -> tuple[dict[str, float], "object", "object"]:
+def run_block(seeds: list[int]) -> tuple[dict[str, float], object, object]:
     import numpy as np
     import pandas as pd
 

@@ -10,7 +10,6 @@ import mmoe_lab
 
 mmoe_lab.quiet_import_keras()
 import keras  # noqa: E402
-
 from _reference import expert_blocks  # noqa: E402
 
 from mmoe_lab.layers import CGC, MMoE, UncertaintyWeighting  # noqa: E402

@@ -7,7 +7,6 @@ import mmoe_lab
 
 mmoe_lab.quiet_import_keras()
 import keras  # noqa: E402
-
 from _reference import expert_blocks  # noqa: E402
 
 from mmoe_lab.layers import MMoE, balance_loss  # noqa: E402
@@ -43,7 +42,7 @@ def test_matches_numpy_reference(x, num_gates, temperature):
     outs, gates = layer(x)
     ref_outs, ref_gates = numpy_mmoe(layer, x, temperature)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(gates), ref_gates, rtol=1e-5, atol=1e-6)
-    for o, r in zip(outs, ref_outs):
+    for o, r in zip(outs, ref_outs, strict=True):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(o), r, rtol=1e-4, atol=1e-5)
 
 
@@ -73,7 +72,7 @@ def test_omoe_equals_mmoe_with_tied_gates(x):
     mmoe.expert_bias.assign(omoe.expert_bias)
     mmoe.gate_kernel.assign(keras.ops.tile(omoe.gate_kernel, (1, 2)))  # (d, E) -> (d, 2·E)
     mmoe.gate_bias.assign(keras.ops.tile(omoe.gate_bias, (2,)))
-    for a, b in zip(omoe(x), mmoe(x)):
+    for a, b in zip(omoe(x), mmoe(x), strict=True):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-6)
     a0, a1 = omoe(x)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(a0), keras.ops.convert_to_numpy(a1))

@@ -161,14 +161,14 @@ def test_figures_and_tables_from_results():
 
     matplotlib.use("Agg")
     from mmoe_lab import plots
-    from mmoe_lab.study import DESIGN_DATASIZE, mean_curves, paper_comparison, run_table
+    from mmoe_lab.study import INDEPENDENT_DATASIZE, mean_curves, paper_comparison, run_table
 
     df = _fake_results()
     curves = mean_curves(df)
     assert set(curves["step"]) == {10, 20, 30} and (curves["runs"] == 4).all()
     plots.plot_fig4_curves(curves, "paper", correlations=(0.5, 1.0))
     plots.plot_fig5_hist(run_table(df), "paper", correlations=(0.5, 1.0))
-    plots.plot_datasize(DESIGN_DATASIZE, DESIGN_DATASIZE)
+    plots.plot_datasize(INDEPENDENT_DATASIZE, INDEPENDENT_DATASIZE)
     table = paper_comparison(df, "teaching")
     assert len(table) == 6 and table.loc[table.p == 0.5, "paper (Fig. 4)"].notna().all()
     with pytest.raises(ValueError, match="no curves"):
