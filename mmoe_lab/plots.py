@@ -24,14 +24,18 @@ __all__ = [
 
 
 def set_style() -> None:
-    """The kit's plot style: seaborn ``whitegrid``, compact fonts, PNG inline figures."""
+    """The kit's plot style: seaborn ``whitegrid``, compact fonts, sharp PNG inline figures.
+
+    Inline figures are PNGs drawn at twice their display resolution ("retina"): a 6.4-inch
+    figure shows 640 px wide and stays sharp on high-density laptop screens.
+    """
     sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95)
-    plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "figure.figsize": (6.4, 3.6),
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (6.4, 3.6),
                          "axes.titlesize": "medium"})
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-        set_matplotlib_formats("png")
+        set_matplotlib_formats("retina")
     except ImportError:  # not in IPython
         pass
 
