@@ -251,7 +251,9 @@ def gradients(model: Any, variables: Sequence[Any], loss_of_outputs: Callable[[A
         with tf.GradientTape() as tape:
             loss = loss_of_outputs(model(x))
         grads = tape.gradient(loss, variables)
-        return [np.zeros(v.shape, np.float32) if g is None else g.numpy() for v, g in zip(variables, grads, strict=True)]
+        # embedding tables get sparse IndexedSlices gradients: densify them
+        return [np.zeros(v.shape, np.float32) if g is None else tf.convert_to_tensor(g).numpy()
+                for v, g in zip(variables, grads, strict=True)]
     if backend == "jax":
         import jax
 

@@ -1,9 +1,10 @@
 """A Keras 3 input pipeline for tabular / CTR-style data, and the census-income models.
 
-Raw columns go in as named inputs; the model does its own preprocessing, so a saved ``.keras``
-file maps raw rows to predictions:
+Raw columns are turned into numbers once, by a fitted :class:`FeaturePipeline`; the trainable
+model starts from those numbers:
 
-* categorical column → ``StringLookup`` (or ``Hashing``) → ``Embedding`` → ``(batch, k)``;
+* categorical column → ``StringLookup`` (or ``Hashing``) → integer id; in the model
+  ``Embedding`` → ``(batch, k)``;
 * numeric columns → :class:`SignedLog1p` (tames heavy tails) → ``Normalization`` →
   ``(batch, N)``;
 * one hand-made cross: the element-wise product of two columns' embeddings (the classic
@@ -11,15 +12,24 @@ file maps raw rows to predictions:
 * all of it concatenated, ``(batch, D)``, is the input of a shared-bottom, OMoE or MMoE body
   built by :func:`mmoe_lab.models.build_model`.
 
+Runs on every Keras backend with the standard Keras 3 idiom: the string preprocessing runs in
+TensorFlow's ``tf.data`` (JAX has no string tensors; the preprocessing layers work inside
+``tf.data`` whatever the backend), the model trains on numeric arrays on the active backend.
+For serving, :func:`serving_model` pairs the two (raw rows in, probabilities out, saved as a
+``.keras`` model + a JSON file); on TensorFlow it can also become one Keras model with string
+inputs.
+
 This replaces ``tf.feature_column`` + ``DenseFeatures`` (Keras 2), which Keras 3 does not have.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import keras
@@ -27,6 +37,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
+from .backend import set_random_seed
 from .datasets import CATEGORICAL_COLUMNS, NUMERIC_COLUMNS, TASK_GROUPS, census_tasks
 from .models import ARCHITECTURES, TaskSpec, build_model
 
@@ -37,6 +48,7 @@ __all__ = [
     "FieldEmbedding",
     "EmbeddingCross",
     "FeaturePipeline",
+    "ServingPipeline",
     "model_inputs",
     "fit_feature_pipeline",
     "build_census_model",
@@ -53,7 +65,7 @@ __all__ = [
 #: incomes) in different industries, so their interaction gets its own feature.
 DEFAULT_CROSS: tuple[str, str] = ("major_industry_code", "major_occupation_code")
 
-#: The paper's Table 1 (census-income group 1: income + marital, AUC; design.md).
+#: The paper's Table 1 (census-income group 1: income + marital, AUC; read from the paper's Table 1).
 PAPER_TABLE1 = pd.DataFrame(
     {"income best": [0.9361, 0.9387, 0.9410], "income mean": [0.9295, 0.9319, 0.9359],
      "marital mean": [np.nan, np.nan, 0.9927]},
@@ -177,8 +189,48 @@ def _column_lists(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     return cats, nums
 
 
+def _tensorflow():
+    """TensorFlow (imported on first use, start-up logs silenced): the string preprocessing runs in it."""
+    from ._setup import quiet_import_tensorflow
+
+    return quiet_import_tensorflow()
+
+
+def _require_tensorflow_backend(what: str) -> None:
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise ValueError(
+            f"{what} needs the TensorFlow backend: a Keras model with string inputs cannot run on "
+            f"{backend!r} (JAX has no string tensors). Received: KERAS_BACKEND={backend!r}. On every "
+            f"backend, serve with `serving_model(pipeline, model)`: its .predict(raw_rows), .save(folder) "
+            f"and ServingPipeline.load(folder); or restart Python with KERAS_BACKEND=tensorflow.")
+
+
+def _raw_frame(raw: pd.DataFrame | Mapping[str, Any]) -> pd.DataFrame:
+    """A DataFrame of raw rows from a DataFrame or a ``{column: (rows,) or (rows, 1)}`` dict."""
+    if isinstance(raw, pd.DataFrame):
+        return raw
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"raw rows should be a DataFrame or a dict of columns. Received: {type(raw).__name__}")
+    columns: dict[str, np.ndarray] = {}
+    for name, values in raw.items():
+        a = np.asarray(values)
+        if a.ndim == 2 and a.shape[1] == 1:
+            a = a[:, 0]
+        if a.ndim != 1:
+            raise ValueError(f"column {name!r} should have shape (rows,) or (rows, 1). Received: {a.shape}")
+        if a.dtype.kind == "S" or (a.dtype == object and len(a) and isinstance(a[0], bytes)):
+            a = np.array([v.decode() if isinstance(v, bytes) else v for v in a], dtype=object)  # tf.string values
+        columns[name] = a
+    return pd.DataFrame(columns)
+
+
 def model_inputs(features: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Turn a feature DataFrame into the raw-input dict of a preprocessor / serving model.
+    """Turn a feature DataFrame into the raw-input dict of a Keras serving model.
+
+    That dict is what :meth:`ServingPipeline.keras_model` (TensorFlow backend) takes;
+    :meth:`FeaturePipeline.transform` and :meth:`ServingPipeline.predict` accept it too, on
+    every backend.
 
     Args:
         features: rows × census feature columns (e.g. from :func:`~mmoe_lab.datasets.census_tasks`).
@@ -196,30 +248,149 @@ def model_inputs(features: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-@dataclass
+#: Written into :meth:`FeaturePipeline.save` files; :meth:`FeaturePipeline.load` checks it.
+_PIPELINE_FORMAT = "mmoe_lab.FeaturePipeline/1"
+
+
+@dataclass(eq=False)
 class FeaturePipeline:
-    """The fitted preprocessing of :func:`fit_feature_pipeline`.
+    """The fitted preprocessing of :func:`fit_feature_pipeline`; works on every Keras backend.
+
+    JAX has no string tensors, so the string work runs where Keras 3 runs it on any backend:
+    in a TensorFlow ``tf.data`` pipeline, whose map function calls the fitted preprocessing
+    layers (``StringLookup``, ``Hashing`` and ``Normalization`` are ``tf.data``-aware and use
+    TensorFlow ops there). :meth:`transform` returns plain numpy arrays that a model trains on,
+    whatever the backend; the results are the same on every backend.
 
     Attributes:
-        preprocessor: Keras model, raw inputs ``{column: (batch, 1)}`` →
-            ``{"categorical": (batch, C) int ids, "numeric": (batch, N) standardised}``.
-        categorical, numeric: the column names in order.
+        encoders: ``{column: layer}``, one fitted ``StringLookup`` or ``Hashing`` per
+            categorical column, ``(batch, 1)`` strings → ``(batch, 1)`` integer ids.
+        normalizer: the adapted ``Normalization`` of the signed-log numbers,
+            ``(batch, N)`` → ``(batch, N)``.
+        categorical, numeric: the column names in order (``C`` and ``N`` of them).
         field_sizes: ids per categorical column (vocabulary + 1 OOV id, or hash bins).
     """
 
-    preprocessor: keras.Model
+    encoders: dict[str, keras.layers.Layer]
+    normalizer: keras.layers.Normalization
     categorical: tuple[str, ...]
     numeric: tuple[str, ...]
     field_sizes: tuple[int, ...]
 
-    def transform(self, features: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Raw rows → ``{"categorical": (rows, C) int32, "numeric": (rows, N) float32}``."""
-        import tensorflow as tf
+    def __repr__(self) -> str:
+        kinds = sorted({type(layer).__name__ for layer in self.encoders.values()})
+        return (f"FeaturePipeline({len(self.categorical)} categorical ({'/'.join(kinds)}), "
+                f"{len(self.numeric)} numeric, {sum(self.field_sizes)} ids)")
 
-        raw = {k: tf.constant(v) for k, v in model_inputs(features[list(self.categorical + self.numeric)]).items()}
-        out = self.preprocessor(raw)
-        return {"categorical": np.asarray(out["categorical"]).astype(np.int32),
-                "numeric": np.asarray(out["numeric"]).astype(np.float32)}
+    def _raw_arrays(self, features: pd.DataFrame | Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``(strings (rows, C) object, numbers (rows, N) float32)`` in the pipeline's column order."""
+        frame = _raw_frame(features)
+        missing = [c for c in self.categorical + self.numeric if c not in frame.columns]
+        if missing:
+            raise ValueError(f"`features` lacks columns the pipeline was fitted on: {missing}")
+        strings = frame[list(self.categorical)].astype(str).to_numpy(dtype=object)
+        numbers = frame[list(self.numeric)].to_numpy(np.float32)
+        return strings, numbers
+
+    def preprocess_fn(self) -> Callable[[Any, Any], dict[str, Any]]:
+        """The ``tf.data`` map function: ``(strings (B, C), numbers (B, N))`` TensorFlow tensors →
+        ``{"categorical": (B, C) int32, "numeric": (B, N) float32}``.
+
+        Plain TensorFlow ops around the fitted layers, so it runs inside ``tf.data`` on every
+        Keras backend (a Keras model with string inputs would only run on TensorFlow).
+        """
+        tf = _tensorflow()
+        encoders = [self.encoders[c] for c in self.categorical]
+        normalizer = self.normalizer
+
+        def preprocess(strings, numbers):
+            ids = tf.concat([tf.cast(enc(strings[:, i:i + 1]), tf.int32)              # C × (B, 1)
+                             for i, enc in enumerate(encoders)], axis=-1)             # (B, C)
+            x = tf.sign(numbers) * tf.math.log1p(tf.abs(numbers))                    # SignedLog1p, (B, N)
+            return {"categorical": ids, "numeric": tf.cast(normalizer(x), tf.float32)}
+
+        return preprocess
+
+    def transform(self, features: pd.DataFrame | Mapping[str, Any], *, batch_size: int = 8192) -> dict[str, np.ndarray]:
+        """Raw rows → ``{"categorical": (rows, C) int32, "numeric": (rows, N) float32}``.
+
+        Runs ``tf.data.Dataset.from_tensor_slices(raw).batch(batch_size).map(preprocess_fn())``
+        (rows keep their order) and collects the batches as numpy arrays.
+
+        Args:
+            features: a DataFrame with (at least) the pipeline's columns, or a
+                ``{column: (rows,) or (rows, 1)}`` dict such as :func:`model_inputs` returns.
+            batch_size: rows per ``tf.data`` batch (memory; the results differ by float32
+                rounding at most).
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"`batch_size` should be a positive integer. Received: batch_size={batch_size!r}")
+        strings, numbers = self._raw_arrays(features)
+        if len(strings) == 0:
+            return {"categorical": np.zeros((0, len(self.categorical)), np.int32),
+                    "numeric": np.zeros((0, len(self.numeric)), np.float32)}
+        tf = _tensorflow()
+        ds = tf.data.Dataset.from_tensor_slices((tf.constant(strings, tf.string), tf.constant(numbers)))
+        ds = ds.batch(batch_size).map(self.preprocess_fn())
+        batches = list(ds.as_numpy_iterator())
+        return {"categorical": np.concatenate([b["categorical"] for b in batches]).astype(np.int32),
+                "numeric": np.concatenate([b["numeric"] for b in batches]).astype(np.float32)}
+
+    def keras_preprocessor(self) -> keras.Model:
+        """The same preprocessing as one Keras model with string inputs (TensorFlow backend only).
+
+        Inputs ``{column: (batch, 1)}`` (strings / float32), outputs ``{"categorical": (batch, C),
+        "numeric": (batch, N)}``; built from the same fitted layers, plus :class:`SignedLog1p`.
+
+        Raises:
+            ValueError: the backend is not TensorFlow.
+        """
+        _require_tensorflow_backend("`keras_preprocessor()`")
+        inputs: dict[str, keras.KerasTensor] = {c: keras.Input((1,), dtype="string", name=c) for c in self.categorical}
+        inputs.update({c: keras.Input((1,), dtype="float32", name=c) for c in self.numeric})
+        ids = keras.layers.Concatenate(name="categorical")([self.encoders[c](inputs[c]) for c in self.categorical])
+        x = keras.layers.Concatenate(name="numeric_raw")([inputs[c] for c in self.numeric])      # (B, N)
+        x = self.normalizer(SignedLog1p(name="signed_log1p")(x))
+        return keras.Model(inputs, {"categorical": ids, "numeric": x}, name="preprocessor")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted preprocessing to a JSON file and return its path.
+
+        The file holds the column lists, each encoder's Keras config (a ``StringLookup`` config
+        includes its vocabulary) and the normalisation mean and variance; :meth:`load` rebuilds
+        layers that give identical outputs.
+        """
+        path = Path(path)
+        mean = ops.convert_to_numpy(self.normalizer.mean).reshape(-1)
+        variance = ops.convert_to_numpy(self.normalizer.variance).reshape(-1)
+        spec = {
+            "format": _PIPELINE_FORMAT,
+            "categorical": list(self.categorical),
+            "numeric": list(self.numeric),
+            "field_sizes": list(self.field_sizes),
+            "encoders": {c: keras.layers.serialize(self.encoders[c]) for c in self.categorical},
+            "normalizer": {"name": self.normalizer.name, "mean": [float(v) for v in mean],
+                           "variance": [float(v) for v in variance]},
+        }
+        path.write_text(json.dumps(spec, indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> FeaturePipeline:
+        """Read a pipeline written by :meth:`save`."""
+        spec = json.loads(Path(path).read_text())
+        if not isinstance(spec, dict) or spec.get("format") != _PIPELINE_FORMAT:
+            raise ValueError(f"{path} is not a saved FeaturePipeline (expected format {_PIPELINE_FORMAT!r}). "
+                             f"Received: format={spec.get('format') if isinstance(spec, dict) else None!r}")
+        _tensorflow()                                          # StringLookup / Hashing need it on any backend
+        cats, nums = tuple(spec["categorical"]), tuple(spec["numeric"])
+        encoders = {c: keras.layers.deserialize(spec["encoders"][c]) for c in cats}
+        norm = spec["normalizer"]
+        normalizer = keras.layers.Normalization(mean=np.asarray(norm["mean"], np.float32),
+                                                variance=np.asarray(norm["variance"], np.float32),
+                                                name=norm["name"])
+        normalizer.build((None, len(nums)))
+        return cls(encoders, normalizer, cats, nums, tuple(int(n) for n in spec["field_sizes"]))
 
 
 def fit_feature_pipeline(
@@ -236,6 +407,8 @@ def fit_feature_pipeline(
     * numeric columns → :class:`SignedLog1p` → ``Normalization`` (mean 0, variance 1 on the
       training rows).
 
+    Works on every Keras backend (the layers use TensorFlow internally, which is imported here).
+
     Args:
         features: training rows × census feature columns.
         encoding: ``"lookup"`` or ``"hashing"``.
@@ -246,30 +419,26 @@ def fit_feature_pipeline(
     """
     if encoding not in ("lookup", "hashing"):
         raise ValueError(f"`encoding` should be 'lookup' or 'hashing'. Received: encoding={encoding!r}")
+    if encoding == "hashing" and (isinstance(hash_bins, bool) or not isinstance(hash_bins, int) or hash_bins < 1):
+        raise ValueError(f"`hash_bins` should be a positive integer. Received: hash_bins={hash_bins!r}")
     cats, nums = _column_lists(features)
     if not cats or not nums:
         raise ValueError(f"`features` should have categorical and numeric columns. Received: {list(features.columns)}")
-    inputs: dict[str, keras.KerasTensor] = {}
-    ids, sizes = [], []
+    _tensorflow()                                              # StringLookup / Hashing need it on any backend
+    encoders: dict[str, keras.layers.Layer] = {}
+    sizes = []
     for c in cats:
-        inputs[c] = keras.Input((1,), dtype="string", name=c)
         if encoding == "lookup":
             vocab = sorted(features[c].astype(str).unique())
-            layer = keras.layers.StringLookup(vocabulary=vocab, num_oov_indices=1, name=f"{c}_lookup")
+            encoders[c] = keras.layers.StringLookup(vocabulary=vocab, num_oov_indices=1, name=f"{c}_lookup")
             sizes.append(len(vocab) + 1)
         else:
-            layer = keras.layers.Hashing(hash_bins, name=f"{c}_hash")
+            encoders[c] = keras.layers.Hashing(hash_bins, name=f"{c}_hash")
             sizes.append(hash_bins)
-        ids.append(layer(inputs[c]))                                           # (B, 1) int
-    for c in nums:
-        inputs[c] = keras.Input((1,), dtype="float32", name=c)
-    x = keras.layers.Concatenate(name="numeric_raw")([inputs[c] for c in nums])  # (B, N)
-    x = SignedLog1p(name="signed_log1p")(x)
-    norm = keras.layers.Normalization(name="normalize")
+    normalizer = keras.layers.Normalization(name="normalize")
     values = features[nums].to_numpy(np.float64)
-    norm.adapt(np.sign(values) * np.log1p(np.abs(values)))
-    outputs = {"categorical": keras.layers.Concatenate(name="categorical")(ids), "numeric": norm(x)}
-    return FeaturePipeline(keras.Model(inputs, outputs, name="preprocessor"), tuple(cats), tuple(nums), tuple(sizes))
+    normalizer.adapt(np.sign(values) * np.log1p(np.abs(values)))           # (rows, N) → mean, variance per column
+    return FeaturePipeline(encoders, normalizer, tuple(cats), tuple(nums), tuple(sizes))
 
 
 def compile_census_model(
@@ -367,18 +536,89 @@ def build_census_model(
     return model
 
 
-def serving_model(pipeline: FeaturePipeline, model: keras.Model) -> keras.Model:
-    """Preprocessor + trained model in one Keras model: raw columns in, probabilities out.
+@dataclass(eq=False)
+class ServingPipeline:
+    """A fitted :class:`FeaturePipeline` + a trained census model: raw rows in, probabilities out.
 
-    Train on preprocessed arrays (fast: the string lookups run once), then save this one as
-    a ``.keras`` file; it carries the vocabularies and normalisation with it.
+    Works on every Keras backend: :meth:`predict` runs the string preprocessing in ``tf.data``
+    and the model on the numeric arrays. :meth:`save` writes a folder with the model as
+    ``model.keras`` and the preprocessing as ``feature_pipeline.json`` (vocabularies,
+    normalisation statistics); :meth:`load` reads it back, with identical predictions.
+    On the TensorFlow backend :meth:`keras_model` also gives the classic single Keras model
+    with string inputs (one ``.keras`` file).
+
+    Attributes:
+        pipeline: the fitted preprocessing.
+        model: a model from :func:`build_census_model` (inputs ``{"categorical", "numeric"}``).
+    """
+
+    pipeline: FeaturePipeline
+    model: keras.Model
+
+    MODEL_FILE = "model.keras"
+    PIPELINE_FILE = "feature_pipeline.json"
+
+    def predict(self, raw: pd.DataFrame | Mapping[str, Any], *, batch_size: int = 4096) -> dict[str, np.ndarray]:
+        """Raw rows (a DataFrame, or a ``{column: (rows, 1)}`` dict from :func:`model_inputs`) →
+        ``{task: (rows, 1)}`` float32 probabilities."""
+        out = self.model.predict(self.pipeline.transform(raw), batch_size=batch_size, verbose=0)
+        return {task: np.asarray(value) for task, value in out.items()}
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``directory/model.keras`` and ``directory/feature_pipeline.json``; returns ``directory``."""
+        directory = Path(directory)
+        if directory.suffix == ".keras":
+            raise ValueError(f"a ServingPipeline is saved as a folder ({self.MODEL_FILE} + {self.PIPELINE_FILE}). "
+                             f"Received a .keras path: {directory}. For one .keras file with string inputs use "
+                             f"`.keras_model().save(path)` on the TensorFlow backend.")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.save(directory / self.MODEL_FILE)
+        self.pipeline.save(directory / self.PIPELINE_FILE)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ServingPipeline:
+        """Read a folder written by :meth:`save`."""
+        directory = Path(directory)
+        missing = [f for f in (cls.MODEL_FILE, cls.PIPELINE_FILE) if not (directory / f).is_file()]
+        if missing:
+            raise ValueError(f"{directory} is not a saved ServingPipeline: missing {missing}")
+        pipeline = FeaturePipeline.load(directory / cls.PIPELINE_FILE)
+        return cls(pipeline, keras.saving.load_model(directory / cls.MODEL_FILE))
+
+    def keras_model(self) -> keras.Model:
+        """Preprocessor + model as one Keras model (TensorFlow backend only).
+
+        Inputs ``{column: (batch, 1)}`` (strings / float32, see :func:`model_inputs`), outputs
+        ``{task: (batch, 1)}``. Saved as a ``.keras`` file it carries the vocabularies and the
+        normalisation with it.
+
+        Raises:
+            ValueError: the backend is not TensorFlow (JAX has no string tensors).
+        """
+        _require_tensorflow_backend("`keras_model()`")
+        preprocessor = self.pipeline.keras_preprocessor()
+        raw = preprocessor.input
+        return keras.Model(raw, self.model(preprocessor(raw)), name=f"{self.model.name}_serving")
+
+
+def serving_model(pipeline: FeaturePipeline, model: keras.Model) -> ServingPipeline:
+    """Preprocessor + trained model for serving: raw columns in, probabilities out.
+
+    Train on preprocessed arrays (fast: the string lookups run once), then serve with this.
+    It works on every backend: ``serving_model(pipeline, model).predict(raw_rows)``,
+    ``.save(folder)`` and ``ServingPipeline.load(folder)``. On TensorFlow,
+    ``.keras_model()`` is the same thing as a single Keras model with string inputs.
 
     Returns:
-        a model with inputs ``{column: (batch, 1)}`` (strings / float32) and outputs
-        ``{task: (batch, 1)}``.
+        a :class:`ServingPipeline`; ``.predict`` maps raw rows (DataFrame, or
+        ``{column: (rows, 1)}``) to ``{task: (rows, 1)}`` probabilities.
     """
-    raw = pipeline.preprocessor.input
-    return keras.Model(raw, model(pipeline.preprocessor(raw)), name=f"{model.name}_serving")
+    if not isinstance(pipeline, FeaturePipeline):
+        raise ValueError(f"`pipeline` should be a FeaturePipeline. Received: {type(pipeline).__name__}")
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"`model` should be a Keras model. Received: {type(model).__name__}")
+    return ServingPipeline(pipeline, model)
 
 
 def tensorboard_callback(log_dir: str | None = None) -> keras.callbacks.TensorBoard:
@@ -472,7 +712,7 @@ def train_census_models(
     rows, models = [], {}
     for arch in archs:
         keras.backend.clear_session()
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)
         model = build_census_model(arch, pipeline, group, **build_kwargs)
         start = time.perf_counter()
         model.fit(p_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,

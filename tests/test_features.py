@@ -1,5 +1,8 @@
 """Keras 3 feature pipeline and census models: shapes, the cross feature, serialization.
 
+Runs on every backend the kit supports (``KERAS_BACKEND=jax`` or ``tensorflow``): the string
+preprocessing runs in ``tf.data`` either way, and is checked against a numpy reference.
+
 Uses a few thousand rows of the real census-income test split (see tests/test_datasets.py for
 where it is looked up; the test fails with a message if it cannot be found).
 """
@@ -15,15 +18,18 @@ import pytest
 
 import mmoe_lab
 
-mmoe_lab.quiet_import_tensorflow()
+mmoe_lab.quiet_import_keras()
 
 import keras  # noqa: E402
 
+from mmoe_lab.backend import set_random_seed  # noqa: E402
 from mmoe_lab.datasets import CENSUS_FILES, census_tasks, read_census_file  # noqa: E402
 from mmoe_lab.features import (  # noqa: E402
     DEFAULT_CROSS,
     EmbeddingCross,
+    FeaturePipeline,
     FieldEmbedding,
+    ServingPipeline,
     SignedLog1p,
     build_census_model,
     fit_feature_pipeline,
@@ -78,6 +84,47 @@ def test_pipeline_shapes_and_scaling(group1, pipeline):
     odd = xt.iloc[:2].copy()
     odd["class_of_worker"] = "Astronaut"
     assert (pipeline.transform(odd)["categorical"][:, pipeline.categorical.index("class_of_worker")] == 0).all()
+
+
+def test_pipeline_matches_numpy_reference(group1, pipeline):
+    """The tf.data pipeline computes exactly this on every backend: sorted vocabulary + 1 (OOV 0),
+    and (signed log1p − mean) / std of the training rows."""
+    x, _, xt, _ = group1
+    p = pipeline.transform(xt)
+    for i, c in enumerate(pipeline.categorical):
+        vocab = np.array(sorted(x[c].astype(str).unique()), dtype=object)
+        values = xt[c].astype(str).to_numpy(dtype=object)
+        pos = np.minimum(np.searchsorted(vocab, values), len(vocab) - 1)
+        expected = np.where(vocab[pos] == values, pos + 1, 0)
+        np.testing.assert_array_equal(p["categorical"][:, i], expected, err_msg=c)
+    slog = lambda v: np.sign(v) * np.log1p(np.abs(v))  # noqa: E731
+    train = slog(x[list(pipeline.numeric)].to_numpy(np.float64))
+    expected = (slog(xt[list(pipeline.numeric)].to_numpy(np.float64)) - train.mean(0)) / train.std(0)
+    np.testing.assert_allclose(p["numeric"], expected, rtol=1e-4, atol=1e-5)
+    # the tf.data batch size changes nothing but float rounding; a dict of columns is accepted too
+    small = pipeline.transform(model_inputs(xt), batch_size=7)
+    np.testing.assert_array_equal(small["categorical"], p["categorical"])
+    np.testing.assert_allclose(small["numeric"], p["numeric"], rtol=1e-6, atol=1e-6)
+    empty = pipeline.transform(xt.iloc[:0])
+    assert empty["categorical"].shape == (0, 32) and empty["numeric"].shape == (0, 7)
+    with pytest.raises(ValueError, match="lacks columns"):
+        pipeline.transform(xt.drop(columns=["age"]))
+    with pytest.raises(ValueError, match="batch_size"):
+        pipeline.transform(xt, batch_size=0)
+
+
+@pytest.mark.parametrize("encoding", ["lookup", "hashing"])
+def test_pipeline_save_load(group1, pipeline, encoding, tmp_path):
+    x, _, xt, _ = group1
+    pipe = pipeline if encoding == "lookup" else fit_feature_pipeline(x, encoding="hashing", hash_bins=16)
+    loaded = FeaturePipeline.load(pipe.save(tmp_path / "pipe.json"))
+    assert (loaded.categorical, loaded.numeric, loaded.field_sizes) == (pipe.categorical, pipe.numeric, pipe.field_sizes)
+    before, after = pipe.transform(xt), loaded.transform(xt)
+    for key in ("categorical", "numeric"):
+        np.testing.assert_array_equal(before[key], after[key])
+    (tmp_path / "other.json").write_text('{"format": "something else"}')
+    with pytest.raises(ValueError, match="not a saved FeaturePipeline"):
+        FeaturePipeline.load(tmp_path / "other.json")
 
 
 def test_hashing_encoding(group1):
@@ -164,29 +211,58 @@ def test_compile_idioms(pipeline, group1):
     assert Path(tb.log_dir).is_dir() and any(Path(tb.log_dir).rglob("*.tfevents.*"))
 
 
-def test_serving_model_keras_round_trip(pipeline, group1, tmp_path):
+def test_serving_pipeline_round_trip(pipeline, group1, tmp_path):
     x, y, xt, _ = group1
-    keras.utils.set_random_seed(0)
+    set_random_seed(0)
     model = build_census_model("mmoe", pipeline, 1)
     model.fit(pipeline.transform(x), y, epochs=1, batch_size=256, verbose=0)
     serving = serving_model(pipeline, model)
-    import tensorflow as tf
-
-    raw = {k: tf.constant(v) for k, v in model_inputs(xt).items()}
-    before = serving.predict(raw, verbose=0)
-    # the serving model (raw strings in) agrees with the trained model on preprocessed arrays
+    assert isinstance(serving, ServingPipeline)
+    before = serving.predict(xt)
+    # raw rows in: agrees with the trained model on preprocessed arrays; a raw-input dict works too
     direct = model.predict(pipeline.transform(xt), verbose=0)
+    assert sorted(before) == ["income", "marital"] and before["income"].shape == (len(xt), 1)
     np.testing.assert_allclose(before["income"], direct["income"], rtol=1e-6, atol=1e-7)
-    path = tmp_path / "census_mmoe.keras"
-    serving.save(path)
-    loaded = keras.saving.load_model(path)
-    after = loaded.predict(raw, verbose=0)
+    np.testing.assert_array_equal(serving.predict(model_inputs(xt))["income"], before["income"])
+    folder = serving.save(tmp_path / "census_mmoe")
+    assert sorted(p.name for p in folder.iterdir()) == ["feature_pipeline.json", "model.keras"]
+    loaded = ServingPipeline.load(folder)
+    after = loaded.predict(xt)
     for task in ("income", "marital"):
         np.testing.assert_array_equal(before[task], after[task])
+    with pytest.raises(ValueError, match="folder"):
+        serving.save(tmp_path / "census_mmoe.keras")
+    with pytest.raises(ValueError, match="not a saved ServingPipeline"):
+        ServingPipeline.load(tmp_path)
+    with pytest.raises(ValueError, match="FeaturePipeline"):
+        serving_model(model, model)
     # the trained model alone round-trips too
     model.save(tmp_path / "body.keras")
     again = keras.saving.load_model(tmp_path / "body.keras").predict(pipeline.transform(xt), verbose=0)
     np.testing.assert_array_equal(again["income"], direct["income"])
+
+
+def test_single_keras_serving_model(pipeline, group1, tmp_path):
+    """One Keras model with string inputs: TensorFlow only; other backends say what to do."""
+    x, y, xt, _ = group1
+    model = build_census_model("mmoe", pipeline, 1, compile=False)
+    serving = serving_model(pipeline, model)
+    if keras.backend.backend() != "tensorflow":
+        with pytest.raises(ValueError, match="TensorFlow backend.*serving_model"):
+            serving.keras_model()
+        with pytest.raises(ValueError, match="TensorFlow backend"):
+            pipeline.keras_preprocessor()
+        return
+    import tensorflow as tf
+
+    one = serving.keras_model()
+    raw = {k: tf.constant(v) for k, v in model_inputs(xt).items()}
+    before = one.predict(raw, verbose=0)
+    np.testing.assert_allclose(before["income"], serving.predict(xt)["income"], rtol=1e-6, atol=1e-7)
+    one.save(tmp_path / "census_mmoe.keras")
+    after = keras.saving.load_model(tmp_path / "census_mmoe.keras").predict(raw, verbose=0)
+    for task in ("income", "marital"):
+        np.testing.assert_array_equal(before[task], after[task])
 
 
 def test_roc_auc_matches_pair_counting():
