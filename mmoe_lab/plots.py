@@ -607,25 +607,31 @@ __all__ += ["plot_fig4_curves", "plot_fig5_hist", "plot_datasize", "plot_spread_
 
 
 def plot_gate_mean_heatmap(gates: Any, task_names: Sequence[str] | None = None, title: str | None = None,
-                           ax: Any = None) -> Figure:
+                           ax: Any = None, colorbar: bool | None = None, fontsize: float = 9) -> Figure:
     """Per-task gate heatmap: mean weight per (task, expert), each cell annotated ``mean ± std``.
 
     Args:
         gates: gate weights ``(B, T, E)``.
         task_names: labels of the ``T`` rows.
         ax: draw into this axes (default: a new figure).
+        colorbar: draw a colour bar (0–1); default: yes on a new figure, no in a given ``ax``
+            (several heatmaps then share one, e.g. ``fig.colorbar(ax.collections[0], ax=axes)``).
+        fontsize: size of the ``mean ± std`` labels.
     """
     g = _as_array(gates, 3, "gates", "(batch, tasks, experts)")
     _, t, e = g.shape
     names = list(task_names) if task_names is not None else [f"task {i}" for i in range(t)]
     mean, std = g.mean(0), g.std(0)
+    if colorbar is None:
+        colorbar = ax is None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(0.8 * e + 1.6, 0.75 * t + 1.2))
+        fig, ax = plt.subplots(figsize=(0.9 * e + 2.4, 0.8 * t + 1.4))
     else:
         fig = ax.figure
     annot = np.array([[f"{mean[i, k]:.2f}\n±{std[i, k]:.2f}" for k in range(e)] for i in range(t)])
-    sns.heatmap(mean, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=annot, fmt="", annot_kws={"fontsize": 7},
-                xticklabels=range(e), yticklabels=names, cbar=False)
+    sns.heatmap(mean, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=annot, fmt="",
+                annot_kws={"fontsize": fontsize}, xticklabels=range(e), yticklabels=names, cbar=colorbar,
+                cbar_kws={"label": "mean gate weight"} if colorbar else None)
     ax.set(xlabel="expert", title=title or "mean gate weight ± std over samples")
     ax.tick_params(axis="y", rotation=0)
     return fig
@@ -683,22 +689,25 @@ def plot_utilization(gates: Any, title: str | None = None, dead_fraction: float 
 
 
 def plot_gate_diagnostics(result: dict[str, Any], title: str | None = None) -> Figure:
-    """One run of the collapse lab at a glance: gate heatmap, entropy/polarisation curves,
-    utilisation. ``result`` is a :func:`mmoe_lab.collapse.run_scenario` output (keys
-    ``gates``, ``task_names``, ``history``)."""
-    fig, axes = plt.subplots(1, 4, figsize=(13.0, 2.9), gridspec_kw={"width_ratios": [2.2, 1.3, 1.3, 1.5]})
-    plot_gate_mean_heatmap(result["gates"], result["task_names"], ax=axes[0], title="mean gate weight ± std")
+    """One run of the collapse lab at a glance, on a 2 × 2 grid that fits a notebook's width:
+    gate heatmap (with its colour bar) and expert utilisation on top, entropy and polarisation
+    curves below. ``result`` is a :func:`mmoe_lab.collapse.run_scenario` output (keys ``gates``,
+    ``task_names``, ``history``)."""
+    fig, axes = plt.subplots(2, 2, figsize=(10.0, 6.2), gridspec_kw={"width_ratios": [1.6, 1.0]},
+                             layout="constrained")
+    plot_gate_mean_heatmap(result["gates"], result["task_names"], ax=axes[0, 0], title="mean gate weight ± std",
+                           colorbar=True)
+    plot_utilization(result["gates"], ax=axes[0, 1])
     hist = result["history"]
     for k, (task, h) in enumerate(hist.groupby("task", sort=False)):
-        axes[1].plot(h["epoch"], h["entropy"], ["-", "--"][k % 2], color="#2ca02c", label=task)
-        axes[2].plot(h["epoch"], h["polarization"], ["-", "--"][k % 2], color="#d62728", label=task)
-    axes[1].set(xlabel="epoch", ylabel="entropy H / log E", ylim=(-0.03, 1.03))
-    axes[2].set(xlabel="epoch", ylabel="polarisation rate", ylim=(-0.03, 1.03))
-    axes[1].legend(fontsize=7)
-    plot_utilization(result["gates"], ax=axes[3])
+        axes[1, 0].plot(h["epoch"], h["entropy"], ["-", "--"][k % 2], color="#2ca02c", label=task)
+        axes[1, 1].plot(h["epoch"], h["polarization"], ["-", "--"][k % 2], color="#d62728", label=task)
+    axes[1, 0].set(xlabel="epoch", ylabel="entropy H / log E", ylim=(-0.03, 1.03), title="gate entropy")
+    axes[1, 1].set(xlabel="epoch", ylabel="polarisation rate", ylim=(-0.03, 1.03), title="share of samples with a gate > 0.99")
+    axes[1, 0].legend(fontsize=8)
+    axes[1, 1].legend(fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=11)
     return fig
 
 

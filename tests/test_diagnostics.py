@@ -344,7 +344,7 @@ def test_gate_plots_return_figures():
     fig = plots.plot_utilization(dead)
     reds = [p for p in fig.axes[0].patches if matplotlib.colors.to_hex(p.get_facecolor()) == "#d62728"]
     assert len(reds) == 3
-    assert len(plots.plot_gate_diagnostics(res, title="t").axes) == 4
+    assert len(plots.plot_gate_diagnostics(res, title="t").axes) == 5  # 4 panels + the colour bar
     with pytest.raises(ValueError, match="gates"):
         plots.plot_gate_mean_heatmap(np.ones((3, 4)))
     plt.close("all")
