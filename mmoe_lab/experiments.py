@@ -253,6 +253,7 @@ def compare_over_seeds(
     preset: str = "teaching",
     eval_every: int | None = None,
     model_kwargs: dict[str, Any] | None = None,
+    generator_kwargs: dict[str, Any] | None = None,
     **budget: Any,
 ) -> dict[str, Any]:
     """Train every (architecture, correlation, seed) at the live budget, many runs at once.
@@ -274,6 +275,10 @@ def compare_over_seeds(
         eval_every: steps between curve points (default: one epoch of the budget).
         model_kwargs: architecture options of :class:`~mmoe_lab.replicas.ReplicaConfig`
             (``num_experts``, ``expert_units``, ``tower_units``, ``shared_units``).
+        generator_kwargs: overrides of the preset's generator constants (``scale``,
+            ``n_sines``, ``alpha_std``, ``beta``, ``noise_std``), passed through
+            :func:`~mmoe_lab.replicas.train_replicas` to
+            :meth:`~mmoe_lab.synthetic.TaskGenerator.from_preset`; ``None`` = the preset's own.
         **budget: overrides of :data:`LIVE_BUDGET` (``n_train``, ``n_test``, ``epochs``,
             ``batch_size``, ``learning_rate``, ``fresh_samples``, ``lr_schedule``).
 
@@ -309,7 +314,7 @@ def compare_over_seeds(
             n_train=None if b["fresh_samples"] else b["n_train"], n_test=b["n_test"], steps=steps,
             batch_size=b["batch_size"], learning_rate=b["learning_rate"],
             lr_schedule=b.get("lr_schedule", "constant"), eval_every=eval_every or epoch_steps,
-            cfg_kwargs=model_kwargs,
+            cfg_kwargs=model_kwargs, generator_kwargs=generator_kwargs,
         )
         weights[arch], configs[arch] = res["weights"], res["config"]
         for r, (p, s) in enumerate(grid):

@@ -328,7 +328,7 @@ class ReplicaData:
 def make_replica_data(
     seeds: Sequence[int], correlation: float | Sequence[float], *, preset: str = "teaching",
     n_train: int | None = 10_000, n_test: int = 2_000, n_features: int = 100, n_tasks: int = 2,
-    shared_inputs: bool = False,
+    shared_inputs: bool = False, generator_kwargs: dict[str, Any] | None = None,
 ) -> ReplicaData:
     """Each replica's own task draw and data set, from its data seed.
 
@@ -344,6 +344,9 @@ def make_replica_data(
         shared_inputs: draw one input pool ``(n_train, d)`` for all replicas (each still has
             its own task weights, sine constants, noise, labels and batch order). Saves memory
             at ``n_train`` = 1M (``R × 400 MB`` otherwise).
+        generator_kwargs: overrides of the preset's generator constants (``scale``,
+            ``n_sines``, ``alpha_std``, ``beta``, ``noise_std``), passed to
+            :meth:`TaskGenerator.from_preset`; ``None`` = the preset's own.
     """
     ps = _per_replica_correlations(correlation, len(seeds))
     gens, xtr, ytr, xte, yte = [], [], [], [], []
@@ -353,7 +356,7 @@ def make_replica_data(
     for seed, p in zip(seeds, ps, strict=True):
         rng = np.random.default_rng(int(seed))
         gen = TaskGenerator.from_preset(n_features, p, n_tasks=n_tasks, preset=preset,
-                                        standardize=True, random_state=rng)
+                                        standardize=True, random_state=rng, **(generator_kwargs or {}))
         gens.append(gen)
         if n_train is not None and pool is None:
             x, y = gen.sample(n_train, rng)
@@ -475,6 +478,7 @@ def train_replicas(
     init_seeds: Sequence[int] | None = None,
     cfg_kwargs: dict[str, Any] | None = None,
     callback: Callable[[int], None] | None = None,
+    generator_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``R = len(seeds)`` replicas of ``arch`` at once; replica ``r`` uses seed ``seeds[r]``
     for its data (task draw, samples, batch order) and its initial weights.
@@ -494,6 +498,8 @@ def train_replicas(
         data: prebuilt :class:`ReplicaData` (else made by :func:`make_replica_data`).
         init_seeds: seeds of the initial weights (default ``seeds``).
         callback: called with the number of steps done after each curve point.
+        generator_kwargs: overrides of the preset's generator constants, passed to
+            :func:`make_replica_data` (ignored when ``data`` is given); ``None`` = the preset's.
 
     Returns:
         dict with ``steps`` ``(P,)`` (curve x-axis), ``train_curve`` and ``test_curve``
@@ -506,7 +512,8 @@ def train_replicas(
     R, B, T = len(seeds), int(batch_size), cfg.n_tasks
     if data is None:
         data = make_replica_data(seeds, correlation, preset=preset, n_train=n_train, n_test=n_test,
-                                 n_features=cfg.input_dim, n_tasks=T, shared_inputs=shared_inputs)
+                                 n_features=cfg.input_dim, n_tasks=T, shared_inputs=shared_inputs,
+                                 generator_kwargs=generator_kwargs)
     stack = ReplicaStack(R, **{k: getattr(cfg, k) for k in ("arch", "input_dim", "n_tasks", "num_experts",
                                                              "expert_units", "tower_units", "shared_units")})
     stack.build((R, None, cfg.input_dim))
