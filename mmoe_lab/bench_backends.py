@@ -100,30 +100,25 @@ def format_report(results: dict[str, dict[str, Any]]) -> str:
         ratio = values[0] / values[1] if higher_is_better else values[1] / values[0]
         lines.append(f"{label:<46}" + "".join(f"{v:>12{fmt}}" for v in values) + f"{ratio:>8.2f}x")
 
+    def across(section: str, key: str, field: str | None = None) -> list[float]:
+        """One figure of every backend: ``results[backend][section][key][field]``."""
+        return [results[n][section][key] if field is None else results[n][section][key][field] for n in names]
+
     first = results[names[0]]
-    for bs in first["fused"]:
-        key = str(bs) if str(bs) in first["fused"] else bs
-        row(f"fused layer, samples/s, batch {bs}", [results[n]["fused"][key]["samples_per_s_fused"] for n in names],
-            ",.0f", True)
-        row(f"per-expert loop, samples/s, batch {bs}", [results[n]["fused"][key]["samples_per_s_loop"] for n in names],
-            ",.0f", True)
-        row(f"  fused / loop (steady), batch {bs}", [results[n]["fused"][key]["steady_ratio"] for n in names],
-            ".2f", True)
-        row(f"  fused / loop (first epoch), batch {bs}", [results[n]["fused"][key]["first_epoch_ratio"] for n in names],
-            ".2f", True)
+    for bs in first["fused"]:  # batch sizes (JSON keys)
+        row(f"fused layer, samples/s, batch {bs}", across("fused", bs, "samples_per_s_fused"), ",.0f", True)
+        row(f"per-expert loop, samples/s, batch {bs}", across("fused", bs, "samples_per_s_loop"), ",.0f", True)
+        row(f"  fused / loop (steady), batch {bs}", across("fused", bs, "steady_ratio"), ".2f", True)
+        row(f"  fused / loop (first epoch), batch {bs}", across("fused", bs, "first_epoch_ratio"), ".2f", True)
     for arch in first["ms_per_step"]:
-        row(f"ms/step {arch}", [results[n]["ms_per_step"][arch] for n in names], ".2f", False)
-        row(f"ms/step {arch}, steps_per_execution=50", [results[n]["ms_per_step_spe50"][arch] for n in names],
-            ".2f", False)
+        row(f"ms/step {arch}", across("ms_per_step", arch), ".2f", False)
+        row(f"ms/step {arch}, steps_per_execution=50", across("ms_per_step_spe50", arch), ".2f", False)
     for arch in first["replicas"]:
-        row(f"replicated runs/min {arch}", [results[n]["replicas"][arch]["rep_runs_per_min"] for n in names],
-            ",.0f", True)
-        row(f"  replicated / sequential fits {arch}", [results[n]["replicas"][arch]["ratio"] for n in names],
-            ".1f", True)
-        row(f"  share of matmul peak {arch}", [results[n]["replicas"][arch]["fraction_of_peak"] for n in names],
-            ".1%", True)
-    row("matmul peak GFLOP/s (2048², float32)",
-        [results[n]["replicas"][next(iter(first["replicas"]))]["peak_gflops"] for n in names], ".1f", True)
+        row(f"replicated runs/min {arch}", across("replicas", arch, "rep_runs_per_min"), ",.0f", True)
+        row(f"  replicated / sequential fits {arch}", across("replicas", arch, "ratio"), ".1f", True)
+        row(f"  share of matmul peak {arch}", across("replicas", arch, "fraction_of_peak"), ".1%", True)
+    row("matmul peak GFLOP/s (2048², float32)", across("replicas", next(iter(first["replicas"])), "peak_gflops"),
+        ".1f", True)
     lines.append(f"ratio = {names[0]} ÷ {names[1]} for throughputs and shares, {names[1]} ÷ {names[0]} for "
                  "times: > 1 means the first backend is faster.")
     lines.append("Why the fused layer wins: its experts are one (B, d) @ (d, E·U) matrix product and its gates another;"

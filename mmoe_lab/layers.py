@@ -142,12 +142,6 @@ class MMoE(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed) if self.gate_dropout > 0 else None
 
     # ------------------------------------------------------------------ weights
-    @staticmethod
-    def _per_block(initializer, count: int):
-        """Initializer for a side-by-side ``(fan_in, count·fan_out)`` kernel that scales like
-        ``count`` separate dense kernels (see :func:`block_initializer`)."""
-        return block_initializer(initializer, count)
-
     def build(self, input_shape) -> None:
         if len(input_shape) != 2 or input_shape[-1] is None:
             raise ValueError(
@@ -158,13 +152,13 @@ class MMoE(keras.layers.Layer):
         self.input_dim = d
         self.expert_kernel = self.add_weight(
             name="expert_kernel", shape=(d, e * u),
-            initializer=self._per_block(self.expert_initializer, e),
+            initializer=block_initializer(self.expert_initializer, e),
             regularizer=self.expert_regularizer,
         )
         self.expert_bias = self.add_weight(name="expert_bias", shape=(e * u,), initializer=self.bias_initializer)
         self.gate_kernel = self.add_weight(
             name="gate_kernel", shape=(d, g * e),
-            initializer=self._per_block(self.gate_initializer, g),
+            initializer=block_initializer(self.gate_initializer, g),
             regularizer=self.gate_regularizer,
         )
         self.gate_bias = self.add_weight(name="gate_bias", shape=(g * e,), initializer=self.bias_initializer)

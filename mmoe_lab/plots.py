@@ -84,7 +84,7 @@ def plot_task_vectors(correlation: float) -> Figure:
     if not -1.0 <= p <= 1.0:
         raise ValueError(f"`correlation` should be in [-1, 1]. Received: correlation={correlation!r}")
     q = float(np.sqrt(1.0 - p**2))
-    fig, ax = plt.subplots(figsize=(3.6, 3.4))
+    fig, ax = plt.subplots(figsize=(4.4, 4.0))
     arrows = (((1, 0), "u1", "#bbbbbb", "--", (1.03, -0.14)), ((0, 1), "u2", "#bbbbbb", "--", (-0.2, 1.0)),
               ((1, 0), "w1", ARCH_COLORS["omoe"], "-", (1.03, 0.04)),
               ((p, q), "w2", ARCH_COLORS["mmoe"], "-", (p + 0.04, q + 0.06)))

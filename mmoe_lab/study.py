@@ -440,6 +440,24 @@ def _touch(path: Path) -> None:
         pass
 
 
+def _start_session(study: Study, command: Sequence[str] | None,
+                   max_units: int | None) -> tuple[list[str], list[dict[str, Any]], float, dict[str, float]]:
+    """What every executor does first: clear stale temp files, list the pending units (at most
+    ``max_units``), and record the session as running.
+
+    Returns:
+        ``(command, units to run, session start time, unit times so far = {})``.
+    """
+    command = list(command if command is not None else [os.path.basename(sys.argv[0]), *sys.argv[1:]])
+    _remove_stale_temp_files(study)
+    todo = study.pending()
+    if max_units is not None:
+        todo = todo[:max_units]
+    times: dict[str, float] = {}
+    _write_provenance(study, command, times, "running")
+    return command, todo, time.time(), times
+
+
 def _finish_session(study: Study, command: list[str], times: dict[str, float], session_start: float,
                     units: int, executor: dict[str, Any]) -> pd.DataFrame | None:
     """Record the session in the provenance and merge the parts; the merged table if all done."""
@@ -472,14 +490,7 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
 
     enable_determinism()  # a resumed unit equals an uninterrupted one
 
-    command = list(command if command is not None else [os.path.basename(sys.argv[0]), *sys.argv[1:]])
-    _remove_stale_temp_files(study)
-    todo = study.pending()
-    if max_units is not None:
-        todo = todo[:max_units]
-    session_start = time.time()
-    times: dict[str, float] = {}
-    _write_provenance(study, command, times, "running")
+    command, todo, session_start, times = _start_session(study, command, max_units)
     bar = tqdm(total=sum(len(u["seeds"]) for u in todo), unit="run", disable=not progress,
                desc=f"study {study.out.name}", mininterval=2.0)
     for unit in todo:

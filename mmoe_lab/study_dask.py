@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -38,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .study import Study, _finish_session, _remove_stale_temp_files, _write_provenance, run_unit
+from .study import Study, _finish_session, _start_session, _write_provenance, run_unit
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -194,14 +193,7 @@ def _run_on(client: Client, study: Study, *, progress: bool, command: Sequence[s
     from distributed import as_completed
     from tqdm.auto import tqdm
 
-    command = list(command if command is not None else [os.path.basename(sys.argv[0]), *sys.argv[1:]])
-    _remove_stale_temp_files(study)
-    todo = study.pending()
-    if max_units is not None:
-        todo = todo[:max_units]
-    session_start = time.time()
-    times: dict[str, float] = {}
-    _write_provenance(study, command, times, "running")
+    command, todo, session_start, times = _start_session(study, command, max_units)
     spec = replace(study, out=study.out.resolve(), units=[])  # what a task needs, with an absolute path
     backend = os.environ.get("KERAS_BACKEND")
     session = uuid.uuid4().hex[:8]
