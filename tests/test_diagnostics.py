@@ -336,7 +336,8 @@ def test_gate_plots_return_figures():
 
     res = fake_result()
     g = res["gates"]
-    assert len(plots.plot_gate_mean_heatmap(g, ["a", "b"]).axes) == 1
+    assert len(plots.plot_gate_mean_heatmap(g, ["a", "b"]).axes) == 2  # the heatmap + its colour bar
+    assert len(plots.plot_gate_mean_heatmap(g, ["a", "b"], colorbar=False).axes) == 1
     fig = plots.plot_gate_curves({"run a": res["history"], "run b": res["history"]})
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 4
     dead = np.zeros((5, 1, 4))
