@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "set_style",
     # guided path
-    "PAPER_FIG2", "PAPER_FIG4", "ARCH_LABELS", "ARCH_COLORS", "figure_png", "plot_task_vectors",
+    "PAPER_FIG2", "PAPER_FIG4", "ARCH_LABELS", "ARCH_COLORS", "figure_png", "png_width", "plot_task_vectors",
     "plot_label_scatter", "plot_label_scatter_grid", "plot_pearson_vs_spearman", "plot_fig2",
     "plot_loss_curves", "plot_gate_bars", "plot_gate_heatmaps", "plot_consultation",
     "plot_model_comparison", "plot_seed_curves",
@@ -58,12 +58,21 @@ ARCH_LABELS: dict[str, str] = {"shared_bottom": "shared-bottom", "omoe": "one-ga
 ARCH_COLORS: dict[str, str] = {"shared_bottom": "#7f7f7f", "omoe": "#1f77b4", "mmoe": "#d62728"}
 
 
-def figure_png(fig: Figure) -> bytes:
-    """Render ``fig`` to PNG bytes and close it (how widget panels show a figure)."""
+def figure_png(fig: Figure, scale: float = 2.0) -> bytes:
+    """Render ``fig`` to PNG bytes at ``scale`` × its dpi and close it (how widget panels show a
+    figure). Shown at ``1/scale`` of its pixel width (:func:`png_width`), a 2× PNG stays sharp on
+    high-density screens, like the notebooks' inline figures."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png", bbox_inches="tight", dpi=fig.dpi * scale)
     plt.close(fig)
     return buf.getvalue()
+
+
+def png_width(png: bytes) -> int:
+    """Pixel width of PNG bytes (from the IHDR header)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("`png` should be PNG bytes (they start with the PNG signature)")
+    return int.from_bytes(png[16:20], "big")
 
 
 def _as_array(a: Any, ndim: int, name: str, shape_doc: str) -> np.ndarray:

@@ -49,14 +49,17 @@ class Panel(widgets.VBox):
         self.name = name
         self.controls = controls
         self.status = widgets.HTML()
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="720px"))
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.state: dict[str, Any] = {}
         self.n_draws = 0
         super().__init__([widgets.HBox(list(controls.values())), *(extra or []), self.status, self.image])
 
     def show_figure(self, fig: Any) -> None:
-        """Render a matplotlib figure into the panel (and close it)."""
-        self.image.value = plots.figure_png(fig)
+        """Render a matplotlib figure into the panel (and close it), as a 2× PNG shown at its
+        natural width, so it is neither blurry nor stretched."""
+        png = plots.figure_png(fig, scale=2.0)
+        self.image.width = str(plots.png_width(png) // 2)
+        self.image.value = png
         self.n_draws += 1
 
     def __repr__(self) -> str:

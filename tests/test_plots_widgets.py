@@ -41,6 +41,19 @@ def test_figure_png_renders_and_closes():
     assert not plt.fignum_exists(fig.number)
 
 
+def test_figure_png_scale_doubles_the_pixels_and_panels_show_half():
+    def png(scale):
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.plot([0, 1], [0, 1])
+        return plots.figure_png(fig, scale=scale)
+
+    assert plots.png_width(png(2.0)) in range(2 * plots.png_width(png(1.0)) - 2, 2 * plots.png_width(png(1.0)) + 3)
+    with pytest.raises(ValueError, match="PNG"):
+        plots.png_width(b"not a png")
+    panel = mmoe_lab.widgets.correlation_panel(0.5)
+    assert int(panel.image.width) == plots.png_width(panel.image.value) // 2
+
+
 def test_task_vectors_angle_and_validation():
     fig = plots.plot_task_vectors(0.5)
     assert "60°" in "".join(t.get_text() for t in fig.axes[0].texts)
