@@ -42,15 +42,17 @@ __all__ = [
 ]
 
 _LAZY_MODULES = {
-    "layers", "models", "experiments", "diagnostics", "collapse", "plots", "widgets", "bench",
-    "bench_replicas", "datasets", "features", "scenarios", "replicas", "study",
+    "layers", "models", "training", "metrics", "experiments", "diagnostics", "collapse", "plots", "widgets",
+    "bench", "bench_replicas", "datasets", "features", "scenarios", "replicas", "study", "paper", "io",
 }
+#: Lazy modules that do not import Keras (no need to quiet its start-up logs first).
+_NO_KERAS = {"plots", "datasets", "diagnostics", "metrics", "paper", "io"}
 _LAZY_NAMES = {"MMoE": "layers", "build_model": "models", "TaskSpec": "models"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_MODULES:
-        if name not in {"plots", "datasets", "diagnostics"}:
+        if name not in _NO_KERAS:
             quiet_import_keras()
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY_NAMES:

@@ -34,6 +34,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from . import paper
+
 __all__ = [
     "CENSUS_COLUMNS",
     "CENSUS_FILES",
@@ -108,11 +110,12 @@ COLLEGE_DEGREES: tuple[str, ...] = (
     "Prof school degree (MD DDS DVM LLB JD)", "Doctorate degree(PhD EdD)",
 )
 
-#: The paper's label |Pearson| per task group (§6.3, on all 299,285 rows).
-PAPER_LABEL_PEARSON: dict[int, float] = {1: 0.1768, 2: 0.2373}
+#: The paper's label |Pearson| per task group (:data:`mmoe_lab.paper.CENSUS_LABEL_PEARSON`).
+PAPER_LABEL_PEARSON = paper.CENSUS_LABEL_PEARSON
 
-#: Task names (= label keys = model output names) of each group.
-TASK_GROUPS: dict[int, tuple[str, str]] = {1: ("income", "marital"), 2: ("education", "marital")}
+#: Task names (= label keys = model output names) of each group, as the paper defines the groups
+#: (:data:`mmoe_lab.paper.CENSUS_TASK_GROUPS`).
+TASK_GROUPS = paper.CENSUS_TASK_GROUPS
 #: The raw column each task label is derived from (removed from that group's inputs).
 _LABEL_SOURCE = {"income": "income", "marital": "marital_stat", "education": "education"}
 

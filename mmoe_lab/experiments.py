@@ -8,7 +8,7 @@ notebook cell can afford; ``scripts/calibrate.py`` measured it (``data/calibrati
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -21,6 +21,11 @@ from .synthetic import TaskGenerator
 
 __all__ = [
     "LIVE_BUDGET",
+    "LESSON_GENERATOR",
+    "LESSON_MODEL",
+    "LESSON_BUDGET",
+    "SETUPS",
+    "lesson_study_budget",
     "label_dict",
     "live_splits",
     "fresh_sample_dataset",
@@ -60,6 +65,58 @@ LIVE_BUDGET: dict[str, Any] = {
     "fresh_samples": True,
     "lr_schedule": "cosine",
 }
+
+
+#: The correlation lesson's live setup: the defaults of :func:`compare_over_seeds`. Chosen by
+#: ``scripts/search_correlation_lesson.py`` (every configuration tried, failures included, is in
+#: ``data/calibration/correlation_search.csv``) on search seeds 100-131, and checked on seeds
+#: 240-279, which the search never used (``scripts/check_correlation_lesson.py``, results in
+#: ``data/calibration/``): on each of the 5 blocks of 8 seeds, p = 0.5 against p = 1 gave a
+#: larger one-gate-MoE gap, a higher shared-bottom loss and a larger MMoE gate divergence.
+#: What it changes against the teaching preset and :data:`LIVE_BUDGET`, and why:
+#:
+#: * ``LESSON_GENERATOR``: harder tasks. With the teaching preset's gentle sines every model
+#:   learns both tasks well within the budget at any ``p``, and correlation moves nothing.
+#: * ``LESSON_MODEL``: narrower experts (8 units), so the one-gate MoE's single mixed
+#:   representation is tight when two diverging tasks must share it (shared-bottom stays
+#:   parameter-matched to MMoE).
+#: * ``LESSON_BUDGET``: batches of 128 and 6,000 steps (an epoch is 300 steps), fresh samples,
+#:   cosine decay: about 40 s for 3 architectures × 8 seeds × 2 values of p on 2 CPU cores.
+LESSON_GENERATOR: dict[str, Any] = {"scale": 1.5, "alpha_std": 2.0}
+LESSON_MODEL: dict[str, Any] = {"expert_units": 8}
+LESSON_BUDGET: dict[str, Any] = {
+    "n_train": 38_400,
+    "n_test": 2_000,
+    "epochs": 20,
+    "batch_size": 128,
+    "learning_rate": 3e-3,
+    "fresh_samples": True,
+    "lr_schedule": "cosine",
+}
+
+
+#: The named setups of :func:`compare_over_seeds`: generator overrides, model options, budget.
+#: ``"lesson"`` is the correlation lesson's (the default); ``"teaching"`` is the single-model
+#: notebooks' (the teaching preset's own constants, 8 experts of 16 units, :data:`LIVE_BUDGET`).
+SETUPS: dict[str, dict[str, dict[str, Any]]] = {
+    "lesson": {"generator": LESSON_GENERATOR, "model": LESSON_MODEL, "budget": LESSON_BUDGET},
+    "teaching": {"generator": {}, "model": {}, "budget": LIVE_BUDGET},
+}
+
+
+def lesson_study_budget() -> dict[str, Any]:
+    """The lesson's live setup as a :mod:`mmoe_lab.study` budget (``reproduce --regime lesson``).
+
+    Returns:
+        dict with ``n_train`` (``None``: fresh samples), ``n_test``, ``steps``, ``batch_size``,
+        ``learning_rate``, ``lr_schedule``, ``eval_every`` (one epoch), ``generator``
+        (:data:`LESSON_GENERATOR`) and ``model`` (:data:`LESSON_MODEL`).
+    """
+    b = LESSON_BUDGET
+    epoch = b["n_train"] // b["batch_size"]
+    return {"n_train": None, "n_test": b["n_test"], "steps": b["epochs"] * epoch, "batch_size": b["batch_size"],
+            "learning_rate": b["learning_rate"], "lr_schedule": b["lr_schedule"], "eval_every": epoch,
+            "generator": dict(LESSON_GENERATOR), "model": dict(LESSON_MODEL)}
 
 
 def _check_archs(archs: Sequence[str]) -> None:
@@ -250,13 +307,16 @@ def compare_over_seeds(
     correlations: Sequence[float] = (0.5,),
     seeds: Sequence[int] = tuple(range(8)),
     *,
+    setup: str = "lesson",
     preset: str = "teaching",
     eval_every: int | None = None,
     model_kwargs: dict[str, Any] | None = None,
     generator_kwargs: dict[str, Any] | None = None,
+    progress: bool = False,
+    callback: Callable[[int, int], None] | None = None,
     **budget: Any,
 ) -> dict[str, Any]:
-    """Train every (architecture, correlation, seed) at the live budget, many runs at once.
+    """Train every (architecture, correlation, seed) in the lesson's live setup, many runs at once.
 
     One seed is an anecdote: the spread between seeds is often larger than the effect a
     notebook wants to show. This trains all ``len(correlations) × len(seeds)`` runs of an
@@ -271,15 +331,24 @@ def compare_over_seeds(
         archs: subset of ``("shared_bottom", "omoe", "mmoe")``.
         correlations: task cosines ``p``.
         seeds: data and initialisation seeds.
+        setup: ``"lesson"`` (default: :data:`LESSON_GENERATOR`, :data:`LESSON_MODEL`,
+            :data:`LESSON_BUDGET`) or ``"teaching"`` (the preset's own constants, the kit's
+            default sizes, :data:`LIVE_BUDGET`); see :data:`SETUPS`. The arguments below
+            override it.
         preset: generator preset.
         eval_every: steps between curve points (default: one epoch of the budget).
         model_kwargs: architecture options of :class:`~mmoe_lab.replicas.ReplicaConfig`
-            (``num_experts``, ``expert_units``, ``tower_units``, ``shared_units``).
-        generator_kwargs: overrides of the preset's generator constants (``scale``,
-            ``n_sines``, ``alpha_std``, ``beta``, ``noise_std``), passed through
+            (``num_experts``, ``expert_units``, ``tower_units``, ``shared_units``), on top of
+            the setup's.
+        generator_kwargs: generator constants (``scale``, ``n_sines``, ``alpha_std``,
+            ``beta``, ``noise_std``) on top of the setup's, passed through
             :func:`~mmoe_lab.replicas.train_replicas` to
-            :meth:`~mmoe_lab.synthetic.TaskGenerator.from_preset`; ``None`` = the preset's own.
-        **budget: overrides of :data:`LIVE_BUDGET` (``n_train``, ``n_test``, ``epochs``,
+            :meth:`~mmoe_lab.synthetic.TaskGenerator.from_preset`.
+        progress: show a progress bar counting training steps (a widget, in a notebook;
+            ignored outside one).
+        callback: optional ``callback(done, total)``, called with the training steps done so
+            far over all architectures and their total, after every curve point.
+        **budget: overrides of the setup's budget (``n_train``, ``n_test``, ``epochs``,
             ``batch_size``, ``learning_rate``, ``fresh_samples``, ``lr_schedule``).
 
     Returns:
@@ -295,26 +364,43 @@ def compare_over_seeds(
     """
     from .replicas import train_replicas
 
-    unknown = set(budget) - set(LIVE_BUDGET)
+    if setup not in SETUPS:
+        raise ValueError(f"`setup` should be one of {sorted(SETUPS)}. Received: setup={setup!r}")
+    base = SETUPS[setup]
+    unknown = set(budget) - set(base["budget"])
     if unknown:
-        raise ValueError(f"unknown budget keys {sorted(unknown)}; expected a subset of {sorted(LIVE_BUDGET)}")
+        raise ValueError(f"unknown budget keys {sorted(unknown)}; expected a subset of {sorted(base['budget'])}")
     _check_archs(archs)
     if not len(seeds) or not len(correlations):
         raise ValueError(f"need at least one seed and one correlation. Received seeds={list(seeds)}, "
                          f"correlations={list(correlations)}")
-    b = {**LIVE_BUDGET, **budget}
+    model_kwargs = {**base["model"], **(model_kwargs or {})}
+    generator_kwargs = {**base["generator"], **(generator_kwargs or {})}
+    b = {**base["budget"], **budget}
     epoch_steps = max(1, b["n_train"] // b["batch_size"])
     steps = b["epochs"] * epoch_steps
     grid = [(float(p), int(s)) for p in correlations for s in seeds]
     runs, curves, weights, configs = [], [], {}, {}
-    for arch in archs:
+    total = steps * len(archs)
+    bar = None
+    if progress:
+        from .widgets import StepProgress
+
+        bar = StepProgress(total)
+    for k, arch in enumerate(archs):
+        def report(done: int, k: int = k, arch: str = arch) -> None:
+            if bar is not None:
+                bar.update(k * steps + done, arch)
+            if callback is not None:
+                callback(k * steps + done, total)
+
         keras.backend.clear_session()
         res = train_replicas(
             arch, [s for _, s in grid], [p for p, _ in grid], preset=preset,
             n_train=None if b["fresh_samples"] else b["n_train"], n_test=b["n_test"], steps=steps,
             batch_size=b["batch_size"], learning_rate=b["learning_rate"],
             lr_schedule=b.get("lr_schedule", "constant"), eval_every=eval_every or epoch_steps,
-            cfg_kwargs=model_kwargs, generator_kwargs=generator_kwargs,
+            cfg_kwargs=model_kwargs, generator_kwargs=generator_kwargs, callback=report,
         )
         weights[arch], configs[arch] = res["weights"], res["config"]
         for r, (p, s) in enumerate(grid):
@@ -324,6 +410,8 @@ def compare_over_seeds(
             curves += [{"arch": arch, "correlation": p, "seed": s, "step": int(k), "test_loss": float(np.mean(v)),
                         "val_loss": float(np.sum(v))}
                        for k, v in zip(res["steps"], res["test_curve"][r], strict=True)]
+    if bar is not None:
+        bar.finish()
     return {"runs": pd.DataFrame(runs), "curves": pd.DataFrame(curves), "weights": weights, "configs": configs}
 
 

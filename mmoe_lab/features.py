@@ -37,8 +37,10 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
+from . import paper
 from .backend import set_random_seed
 from .datasets import CATEGORICAL_COLUMNS, NUMERIC_COLUMNS, TASK_GROUPS, census_tasks
+from .metrics import roc_auc
 from .models import ARCHITECTURES, TaskSpec, build_model
 
 __all__ = [
@@ -65,12 +67,9 @@ __all__ = [
 #: incomes) in different industries, so their interaction gets its own feature.
 DEFAULT_CROSS: tuple[str, str] = ("major_industry_code", "major_occupation_code")
 
-#: The paper's Table 1 (census-income group 1: income + marital, AUC; read from the paper's Table 1).
-PAPER_TABLE1 = pd.DataFrame(
-    {"income best": [0.9361, 0.9387, 0.9410], "income mean": [0.9295, 0.9319, 0.9359],
-     "marital mean": [np.nan, np.nan, 0.9927]},
-    index=pd.Index(["shared_bottom", "omoe", "mmoe"], name="model"),
-)
+#: The paper's Table 1 (census-income group 1: income + marital, AUC): :data:`mmoe_lab.paper.TABLE1`
+#: under its earlier name.
+PAPER_TABLE1 = paper.TABLE1
 
 
 @keras.saving.register_keras_serializable(package="mmoe_lab")
@@ -637,26 +636,6 @@ def tensorboard_callback(log_dir: str | None = None) -> keras.callbacks.TensorBo
     return keras.callbacks.TensorBoard(log_dir or tempfile.mkdtemp(prefix="mmoe_lab_tb_"))
 
 
-def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    """Exact ROC AUC (the Mann–Whitney statistic, ties counted half).
-
-    Args:
-        y_true: ``(n,)`` 0/1 labels, both classes present.
-        y_score: ``(n,)`` scores.
-    """
-    from scipy.stats import rankdata
-
-    y_true = np.asarray(y_true).ravel().astype(bool)
-    y_score = np.asarray(y_score, dtype=np.float64).ravel()
-    if y_true.shape != y_score.shape:
-        raise ValueError(f"`y_true` and `y_score` should have the same length. Received {y_true.shape} and {y_score.shape}")
-    n_pos, n_neg = int(y_true.sum()), int((~y_true).sum())
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError("roc_auc needs both classes in `y_true`")
-    ranks = rankdata(y_score)
-    return float((ranks[y_true].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def subsample_rows(df: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:
     """``n`` rows of ``df`` drawn without replacement (seeded), in their original order;
     all of ``df`` if ``n`` is None or not smaller than ``len(df)``."""
@@ -740,9 +719,9 @@ def paper_comparison(ours: pd.DataFrame) -> pd.DataFrame:
     missing = {"income AUC", "marital AUC"} - set(ours.columns)
     if missing:
         raise ValueError(f"`ours` should have group-1 AUC columns; missing {sorted(missing)}")
-    paper = PAPER_TABLE1.reindex(ours.index)
+    theirs = paper.TABLE1.reindex(ours.index)
     return pd.DataFrame({
-        "income AUC (ours)": ours["income AUC"], "income mean (paper)": paper["income mean"],
-        "income best (paper)": paper["income best"],
-        "marital AUC (ours)": ours["marital AUC"], "marital mean (paper)": paper["marital mean"],
+        "income AUC (ours)": ours["income AUC"], "income mean (paper)": theirs["income mean"],
+        "income best (paper)": theirs["income best"],
+        "marital AUC (ours)": ours["marital AUC"], "marital mean (paper)": theirs["marital mean"],
     })

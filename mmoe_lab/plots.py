@@ -11,10 +11,12 @@ import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from . import paper as _paper
+
 __all__ = [
     "set_style",
     # guided path
-    "PAPER_FIG2", "PAPER_FIG4", "ARCH_LABELS", "ARCH_COLORS", "figure_png", "png_width", "plot_task_vectors",
+    "PAPER_FIG2", "PAPER_FIG4", "ARCH_LABELS", "GAP_STYLE", "plot_gap_vs_p", "plot_loss_vs_p", "ARCH_COLORS", "figure_png", "png_width", "plot_task_vectors",
     "plot_label_scatter", "plot_label_scatter_grid", "plot_pearson_vs_spearman", "plot_fig2",
     "plot_loss_curves", "plot_gate_bars", "plot_gate_heatmaps", "plot_consultation",
     "plot_model_comparison", "plot_seed_curves",
@@ -44,15 +46,12 @@ def set_style() -> None:
 # Guided path (notebooks 00-04). One function per figure; each returns the Figure.
 # ============================================================================================
 
-#: Label Pearson r against the task correlation p, read off the paper's Fig. 2 (Ma et al. 2018).
-PAPER_FIG2: dict[float, float] = {0.5: 0.07, 0.8: 0.19, 0.9: 0.30, 0.95: 0.45, 1.0: 1.0}
+#: Label Pearson r against the task correlation p, read off the paper's Fig. 2
+#: (:data:`mmoe_lab.paper.FIG2`, under the name notebooks use).
+PAPER_FIG2 = _paper.FIG2
 
-#: Final test loss read off the paper's Fig. 4 ``{p: {arch: loss}}``.
-PAPER_FIG4: dict[float, dict[str, float]] = {
-    0.5: {"shared_bottom": 0.25, "omoe": 0.145, "mmoe": 0.08},
-    0.9: {"shared_bottom": 0.22, "omoe": 0.12, "mmoe": 0.08},
-    1.0: {"shared_bottom": 0.20, "omoe": 0.08, "mmoe": 0.07},
-}
+#: Final test loss read off the paper's Fig. 4 ``{p: {arch: loss}}`` (:data:`mmoe_lab.paper.FIG4`).
+PAPER_FIG4 = _paper.FIG4
 
 ARCH_LABELS: dict[str, str] = {"shared_bottom": "shared-bottom", "omoe": "one-gate MoE", "mmoe": "MMoE"}
 ARCH_COLORS: dict[str, str] = {"shared_bottom": "#7f7f7f", "omoe": "#1f77b4", "mmoe": "#d62728"}
@@ -218,31 +217,48 @@ def plot_loss_curves(histories: dict[str, Any], column: str = "val_loss", title:
         if column not in hist:
             raise ValueError(f"history {label!r} has no column {column!r}. Columns: {list(hist.columns)}")
         ax.plot(np.arange(1, len(hist) + 1), hist[column], color=color, lw=2, label=label)
-    ax.set(xlabel="epoch", ylabel=f"{column} (sum over tasks)", title=title or "")
+    ylabel = "test MSE (sum over tasks)" if column == "val_loss" else f"{column} (sum over tasks)"
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title or "")
     ax.legend(fontsize=9)
     return fig
 
 
-def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: str | None = None) -> Figure:
-    """Mean gate weight per expert (± one std over samples), one bar group per task.
+def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: str | None = None, *,
+                   expert_names: Sequence[str] | None = None, uniform: float | None = None) -> Figure:
+    """Mean gate weight per expert, one bar group per task; whiskers: 10th–90th percentile over
+    samples (softmax weights live in [0, 1], so a ± std whisker could cross 0).
 
     Args:
         gates: gate weights ``(B, T, E)``; for a one-gate MoE all T rows are the same gate,
             so pass ``gates[:, :1]`` to draw it once.
         task_names: labels of the T rows.
+        expert_names: labels of the E experts (default ``0 .. E-1``).
+        uniform: the weight of a uniform gate, drawn as a dotted line (default ``1/E``; pass
+            ``1/k`` when each gate only sees ``k`` of the experts, as in CGC).
     """
     g = _as_array(gates, 3, "gates", "(batch, tasks, experts)")
     _, t, e = g.shape
     names = list(task_names) if task_names is not None else [f"task {i}" for i in range(t)]
-    mean, std = g.mean(0), g.std(0)
+    if expert_names is not None and len(expert_names) != e:
+        raise ValueError(f"`expert_names` should name the {e} experts. Received {len(expert_names)} names")
+    if uniform is not None and not 0.0 < float(uniform) <= 1.0:
+        raise ValueError(f"`uniform` should be a weight in (0, 1]. Received: uniform={uniform!r}")
+    mean = g.mean(0)
+    lo, hi = np.quantile(g, 0.1, axis=0), np.quantile(g, 0.9, axis=0)
     fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * e * t + 1.5), 3.2))
     width = 0.8 / t
     colors = [ARCH_COLORS["omoe"], ARCH_COLORS["mmoe"], "#2ca02c", "#9467bd"]
     for i in range(t):
-        ax.bar(np.arange(e) + (i - (t - 1) / 2) * width, mean[i], width, yerr=std[i], capsize=2,
+        err = np.stack([mean[i] - lo[i], hi[i] - mean[i]]).clip(min=0)
+        ax.bar(np.arange(e) + (i - (t - 1) / 2) * width, mean[i], width, yerr=err, capsize=2,
                color=colors[i % len(colors)], label=names[i], error_kw={"lw": 0.8})
-    ax.axhline(1 / e, color="k", lw=0.8, ls=":", label="uniform 1/E")
-    ax.set(xticks=range(e), xlabel="expert", ylabel="gate weight", title=title or "")
+    level = 1 / e if uniform is None else float(uniform)
+    ax.axhline(level, color="k", lw=0.8, ls=":", label="uniform 1/E" if uniform is None else f"uniform {level:.3g}")
+    ax.set(xticks=range(e), xlabel="expert", ylabel="gate weight (bar: mean; whisker: 10–90%)", title=title or "")
+    if expert_names is not None:
+        ax.set_xticklabels(list(expert_names), rotation=30 if max(len(str(n)) for n in expert_names) > 3 else 0,
+                           ha="right" if max(len(str(n)) for n in expert_names) > 3 else "center", fontsize=8)
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     return fig
 
@@ -284,22 +300,28 @@ def plot_consultation(gates_one: Any, task_names: Sequence[str] | None = None) -
     return plot_gate_bars(g[None], task_names, title="one sample: how much each task listens to each expert")
 
 
-def plot_model_comparison(results: Any, paper: dict[str, float] | None = None, title: str | None = None) -> Figure:
+def plot_model_comparison(results: Any, paper: dict[str, float] | None = None, title: str | None = None,
+                          ax: Any = None) -> Figure:
     """Mean test MSE per architecture (dots: one per seed), optionally beside the paper's values.
 
     Args:
         results: DataFrame with columns ``arch`` and ``test_loss`` (one row per seed and arch),
             as from :func:`mmoe_lab.experiments.compare_architectures`.
         paper: optional ``{arch: loss}`` read off the paper (e.g. ``PAPER_FIG4[0.5]``).
+        ax: draw into this axes (default: a new figure).
     """
     if not {"arch", "test_loss"} <= set(results.columns):
         raise ValueError(f"`results` should have columns 'arch' and 'test_loss'. Received {list(results.columns)}")
     archs = [a for a in ARCH_LABELS if a in set(results["arch"])]
-    fig, ax = plt.subplots(figsize=(4.8, 3.2))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.8, 3.2))
+    fig = ax.figure
     for i, arch in enumerate(archs):
         vals = results.loc[results["arch"] == arch, "test_loss"].to_numpy()
         ax.bar(i, vals.mean(), color=ARCH_COLORS[arch], alpha=0.8, width=0.6)
-        ax.plot(np.full(len(vals), i), vals, "o", color="k", ms=3)
+        jitter = np.linspace(-0.18, 0.18, len(vals)) if len(vals) > 12 else np.zeros(len(vals))
+        ax.plot(i + jitter, vals, "o", color="k", ms=3 if len(vals) <= 12 else 1.5,
+                alpha=1.0 if len(vals) <= 12 else 0.4)
         if paper and arch in paper:
             ax.plot(i, paper[arch], "D", color="w", mec="k", ms=7, label="paper Fig. 4" if i == 0 else None)
     ax.set(xticks=range(len(archs)), xticklabels=[ARCH_LABELS[a] for a in archs],
@@ -345,12 +367,20 @@ def plot_seed_curves(curves: Any, runs: Any, by: str = "correlation", title: str
     left.legend(fontsize=8)
     wide = runs.pivot_table(index="seed", columns=by, values="test_loss")[groups]
     xs = np.arange(len(groups))
-    alpha = min(0.35, 8 / max(len(wide), 1))  # many seeds: fainter lines
-    for _, row in wide.iterrows():
-        right.plot(xs, row.to_numpy(), "-o", color="k", alpha=alpha, ms=3 if len(wide) <= 20 else 1.5, lw=0.8)
-    right.bar(xs, wide.mean().to_numpy(), color=[colors[g] for g in groups], alpha=0.75, width=0.6)
-    right.set(xticks=xs, xticklabels=[label[g] for g in groups], yscale="log",
-              title="final loss: one line per seed, bar = mean")
+    if len(wide) <= 30:  # few seeds: join each seed's runs (a paired comparison)
+        for _, row in wide.iterrows():
+            right.plot(xs, row.to_numpy(), "-o", color="k", alpha=0.35, ms=3, lw=0.8)
+        what = "one line per seed"
+    else:  # many seeds: lines would be a hairball; a jittered strip of dots per group instead
+        jitter = np.random.default_rng(0).uniform(-0.22, 0.22, len(wide))
+        for x, g in zip(xs, groups, strict=True):
+            right.plot(x + jitter, wide[g].to_numpy(), "o", color=colors[g], alpha=0.35, ms=2)
+        what = "one dot per seed"
+    # the mean as a short thick line (no bars: a bar on a log axis has no meaningful base)
+    for x, g in zip(xs, groups, strict=True):
+        right.plot([x - 0.3, x + 0.3], [wide[g].mean()] * 2, color=colors[g], lw=3, solid_capstyle="butt")
+    right.set(xticks=xs, xticklabels=[label[g] for g in groups], yscale="log", xlim=(-0.6, len(groups) - 0.4),
+              title=f"final loss: {what}, thick line = mean")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -482,6 +512,95 @@ def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
     ax.set(xticks=range(len(archs)), xticklabels=[ARCH_LABELS[a] for a in archs], ylabel="income AUC (test)",
            ylim=(np.floor(low * 100) / 100 - 0.01, 0.95), title="Census-income, group 1: income task")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, frameon=False)
+    return fig
+
+
+# ---- the correlation lesson (02-05): gaps and losses against p ----
+
+#: The paper's Fig. 4 gaps, from the read-off final losses: ``{p: (OMoE gap, SB gap)}``.
+def _paper_gaps() -> dict[float, tuple[float, float]]:
+    return {p: ((v["omoe"] - v["mmoe"]) / v["omoe"], (v["shared_bottom"] - v["mmoe"]) / v["shared_bottom"])
+            for p, v in PAPER_FIG4.items()}
+
+
+GAP_STYLE: dict[str, tuple[str, str]] = {
+    "omoe_gap": ("(OMoE − MMoE) / OMoE: what a gate per task buys", ARCH_COLORS["omoe"]),
+    "sb_gap": ("(SB − MMoE) / SB: what the mixture buys", ARCH_COLORS["shared_bottom"]),
+}
+
+
+def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: bool = True,
+                  marker_p: float | None = None, ax: Any = None, title: str | None = None) -> Figure:
+    """The two relative gaps of MMoE against the task cosine ``p``: stored curve, band, live points.
+
+    Lines: each gap on the means over all stored seeds at each ``p``. Bands: where 80% of
+    8-seed blocks land (:func:`mmoe_lab.study.gaps_by_correlation`), i.e. where one live
+    comparison on 8 seeds is expected to fall. Filled markers: the learner's own live points.
+    Hollow diamonds: the paper's Fig. 4 (read off the plot; a much longer training run).
+
+    Args:
+        summary: DataFrame indexed by correlation with columns ``omoe_gap``, ``sb_gap`` and
+            ``*_lo`` / ``*_hi`` (:func:`mmoe_lab.study.gaps_by_correlation`).
+        points: live results, each ``{"p": ..., "omoe_gap": ..., "sb_gap": ...}``.
+        marker_p: draw a dotted vertical line at this ``p`` (the scrubber's position).
+        ax: draw into this axes (default: a new figure).
+    """
+    need = {"omoe_gap", "sb_gap", "omoe_gap_lo", "omoe_gap_hi", "sb_gap_lo", "sb_gap_hi"}
+    if not need <= set(summary.columns):
+        raise ValueError(f"`summary` should have columns {sorted(need)}. Received {list(summary.columns)}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.8, 3.2))
+    fig = ax.figure
+    ps = np.asarray(summary.index, dtype=float)
+    for col, (label, color) in GAP_STYLE.items():
+        ax.plot(ps, summary[col], "-", color=color, lw=1.6, label=label)
+        ax.fill_between(ps, summary[f"{col}_lo"], summary[f"{col}_hi"], color=color, alpha=0.15, lw=0)
+        pts = [(pt["p"], pt[col]) for pt in points]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), "o", color=color, mec="k", ms=6, zorder=5)
+        if paper:
+            pg = _paper_gaps()
+            k = 0 if col == "omoe_gap" else 1
+            ax.plot(list(pg), [v[k] for v in pg.values()], "D", mfc="none", mec=color, ms=6)
+    if points:
+        ax.plot([], [], "o", color="0.6", mec="k", label="your live runs (8 seeds)")
+    if paper:
+        ax.plot([], [], "D", mfc="none", mec="k", label="paper, Fig. 4")
+    if marker_p is not None:
+        ax.axvline(marker_p, color="k", ls=":", lw=0.9)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set(xlabel="task cosine p", ylabel="relative gap (higher: MMoE further ahead)",
+           title=title or "MMoE's lead against p (band: 80% of 8-seed blocks)", xlim=(-0.03, 1.03))
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def plot_loss_vs_p(summary: Any, paper: bool = True, ax: Any = None, title: str | None = None) -> Figure:
+    """Fig. 4 as one picture: each architecture's mean final test MSE against ``p``.
+
+    Args:
+        summary: DataFrame indexed by correlation with one column per architecture (means), as
+            :func:`mmoe_lab.study.gaps_by_correlation` returns.
+        paper: also draw the paper's read-off values (:data:`PAPER_FIG4`, dashed).
+        ax: draw into this axes (default: a new figure).
+    """
+    archs = [a for a in ARCH_LABELS if a in summary.columns]
+    if not archs:
+        raise ValueError(f"`summary` should have architecture columns {list(ARCH_LABELS)}. Received {list(summary.columns)}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.8, 3.2))
+    fig = ax.figure
+    ps = np.asarray(summary.index, dtype=float)
+    for a in archs:
+        ax.plot(ps, summary[a], "o-", color=ARCH_COLORS[a], ms=4, label=ARCH_LABELS[a])
+        if paper:
+            pp = sorted(PAPER_FIG4)
+            ax.plot(pp, [PAPER_FIG4[p][a] for p in pp], "D--", mfc="none", color=ARCH_COLORS[a], lw=0.9, ms=5)
+    if paper:
+        ax.plot([], [], "D--", mfc="none", color="k", lw=0.9, label="paper, Fig. 4")
+    ax.set(xlabel="task cosine p", ylabel="final test MSE (mean over seeds)", title=title or "loss against p",
+           xlim=(-0.03, 1.03))
+    ax.legend(fontsize=7)
     return fig
 
 

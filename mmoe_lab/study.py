@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .io import atomic_write_text
 from .synthetic import PRESETS
 
 __all__ = [
@@ -199,23 +200,6 @@ def _check_writable(out: Path) -> None:
             pass
     except OSError as exc:
         raise ValueError(f"output directory {str(out)!r} is not writable: {exc.strerror or exc}") from None
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _curve_str(values: np.ndarray) -> str:
@@ -423,7 +407,8 @@ def run_unit(study: Study, unit: dict[str, Any]) -> float | None:
             n_test=b["n_test"], steps=b["steps"], batch_size=b["batch_size"],
             learning_rate=b["learning_rate"], eval_every=b["eval_every"],
             shared_inputs=n is not None and n > _SHARED_INPUTS_ABOVE,
-            callback=lambda _done: _touch(claim),
+            callback=lambda _done: _touch(claim), lr_schedule=b.get("lr_schedule", "constant"),
+            cfg_kwargs=b.get("model") or None, generator_kwargs=b.get("generator") or None,
         )
         seconds = time.time() - t0
         atomic_write_text(study.part_path(unit), _unit_rows(unit, res, b, seconds).to_csv(index=False))
@@ -564,6 +549,10 @@ _REGIMES = {
     "datasize": {"presets": ("paper",), "correlations": (0.5,), "runs": 20,
                  "n_train": ["10000", "100000", "1000000", "fresh"], "budget": PAPER_REGIME,
                  "out": "data/study/paper_regime", "chunk": 20},
+    # the correlation lesson's live setup (notebooks 02-05), budget filled in from
+    # mmoe_lab.experiments.lesson_study_budget() when chosen
+    "lesson": {"presets": ("teaching",), "correlations": (0.0, 0.25, 0.5, 0.75, 0.9, 1.0), "runs": 200,
+               "n_train": ["fresh"], "budget": None, "out": "data/study/lesson", "chunk": 200},
 }
 
 
@@ -581,7 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Run (or resume) the paper's synthetic study into data/.")
     ap.add_argument("--regime", choices=sorted(_REGIMES), default="budget",
                     help="budget: 10k samples, 400 steps, 200 runs, both presets (default); paper: fresh "
-                         "samples, 20k steps, 20 runs at p=0.5; datasize: paper preset at 10k/100k/1M/fresh")
+                         "samples, 20k steps, 20 runs at p=0.5; datasize: paper preset at 10k/100k/1M/fresh; "
+                         "lesson: the correlation lesson's live setup at six p, 200 runs")
     ap.add_argument("--runs", type=int, help="seeds per (preset, model, correlation)")
     ap.add_argument("--correlations", nargs="+", help="task cosines p in [-1, 1]")
     ap.add_argument("--models", nargs="+", help=f"subset of {list(MODELS)}")
@@ -620,7 +610,12 @@ def study_from_args(argv: Sequence[str]) -> tuple[Study, argparse.Namespace]:
     args = build_parser().parse_args(list(argv))
     check_executor_args(args)
     reg = _REGIMES[args.regime]
-    budget = dict(reg["budget"])
+    if reg["budget"] is None:
+        from .experiments import lesson_study_budget
+
+        budget = lesson_study_budget()
+    else:
+        budget = dict(reg["budget"])
     if args.steps is not None:
         budget["steps"] = args.steps
     if args.learning_rate is not None:
@@ -752,7 +747,7 @@ def seed_set_means(per_run: pd.DataFrame, size: int) -> pd.DataFrame:
 
 def paper_comparison(df: pd.DataFrame, preset: str, n_train: str = "10000") -> pd.DataFrame:
     """Our mean and median final test loss per (p, model) beside the paper's Fig. 4 read-off."""
-    from .plots import PAPER_FIG4
+    from .paper import FIG4 as PAPER_FIG4
 
     wide = run_table(df).xs((preset, n_train), level=["preset", "n_train"])
     rows = []
@@ -764,3 +759,56 @@ def paper_comparison(df: pd.DataFrame, preset: str, n_train: str = "10000") -> p
                          "ours mean": g[model].mean(), "ours median": g[model].median(),
                          "paper (Fig. 4)": PAPER_FIG4.get(round(p, 3), {}).get(model, np.nan)})
     return pd.DataFrame(rows)
+
+
+def gaps_by_correlation(per_run: pd.DataFrame, block: int = 8, band: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
+    """The two gaps of the paper's Fig. 4 per task cosine ``p``, and how far an 8-seed run strays.
+
+    * OMoE gap: ``(OMoE − MMoE) / OMoE`` on the mean losses: what one gate per task buys;
+    * SB gap: ``(SB − MMoE) / SB``: what the mixture buys over one shared layer.
+
+    Both are computed on the means over all seeds at that ``p``, and again on every disjoint
+    block of ``block`` consecutive seeds; the ``band`` quantiles of the block values show where
+    a live comparison on ``block`` seeds is expected to land.
+
+    Args:
+        per_run: one row per run, indexed by ``(correlation, seed)`` (extra index levels are
+            dropped when constant), columns ``shared_bottom``, ``omoe``, ``mmoe`` (mean test MSE
+            over tasks), as :func:`run_table` gives for one preset and training size.
+        block: seeds per block. band: lower and upper quantile of the block values.
+
+    Returns:
+        DataFrame indexed by ``correlation``: ``shared_bottom, omoe, mmoe`` (means), ``omoe_gap``,
+        ``sb_gap``, ``sb_minus_mmoe`` (absolute), ``omoe_gap_lo/hi``, ``sb_gap_lo/hi`` (band over
+        blocks), ``seeds`` and ``blocks``.
+    """
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise ValueError(f"`block` should be an integer >= 1. Received: block={block!r}")
+    missing = set(MODELS) - set(per_run.columns)
+    if missing:
+        raise ValueError(f"`per_run` should have columns {list(MODELS)}. Missing: {sorted(missing)}")
+    df = per_run[list(MODELS)].dropna()
+    extra = [n for n in df.index.names if n not in ("correlation", "seed")]
+    if extra:
+        df = df.droplevel(extra)
+
+    def gaps(m: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"omoe_gap": (m["omoe"] - m["mmoe"]) / m["omoe"],
+                             "sb_gap": (m["shared_bottom"] - m["mmoe"]) / m["shared_bottom"]})
+
+    rows = []
+    for p, g in df.groupby(level="correlation"):
+        seeds = g.index.get_level_values("seed").to_numpy()
+        means = g.mean()
+        blocks = g.groupby((seeds - seeds.min()) // block).mean()
+        bg = gaps(blocks)
+        whole = gaps(pd.DataFrame([means])).iloc[0]
+        rows.append({"correlation": float(p), **means.to_dict(), "omoe_gap": whole["omoe_gap"],
+                     "sb_gap": whole["sb_gap"], "sb_minus_mmoe": means["shared_bottom"] - means["mmoe"],
+                     "omoe_gap_lo": bg["omoe_gap"].quantile(band[0]), "omoe_gap_hi": bg["omoe_gap"].quantile(band[1]),
+                     "sb_gap_lo": bg["sb_gap"].quantile(band[0]), "sb_gap_hi": bg["sb_gap"].quantile(band[1]),
+                     "seeds": len(g), "blocks": len(blocks)})
+    return pd.DataFrame(rows).set_index("correlation")
+
+
+__all__ += ["gaps_by_correlation"]

@@ -26,7 +26,7 @@ import numpy as np
 from . import plots
 from .synthetic import label_correlation, make_correlated_tasks
 
-__all__ = ["Panel", "correlation_panel", "shared_bottom_panel", "mmoe_panel"]
+__all__ = ["Panel", "StepProgress", "correlation_panel", "shared_bottom_panel", "mmoe_panel"]
 
 
 # ============================================================================================
@@ -98,6 +98,53 @@ def correlation_panel(correlation: float = 0.5, *, preset: str = "teaching", n_s
 
     panel.children = (*panel.children, widgets.interactive_output(redraw, {"p": p, "preset": pre}))
     return panel
+
+
+class StepProgress(widgets.HBox):
+    """A progress bar over training steps with a ``shared-bottom · step k/N`` label.
+
+    Shown at creation when running in a notebook kernel (nothing is shown elsewhere). Its repr
+    is short and stable, so a stored notebook output does not change from run to run.
+
+    Args:
+        total: steps to count to (over all architectures of a comparison).
+    """
+
+    def __init__(self, total: int):
+        if int(total) < 1:
+            raise ValueError(f"`total` should be a positive number of steps. Received: total={total!r}")
+        self.total = int(total)
+        self.bar = widgets.IntProgress(value=0, min=0, max=self.total, description="training")
+        self.label = widgets.Label(f"step 0/{self.total}")
+        super().__init__([self.bar, self.label])
+        if _in_kernel():
+            from IPython.display import display
+
+            display(self)
+
+    def update(self, done: int, arch: str = "") -> None:
+        """Move the bar to ``done`` steps; ``arch`` names the architecture being trained."""
+        self.bar.value = min(int(done), self.total)
+        name = plots.ARCH_LABELS.get(arch, arch)
+        self.label.value = f"{name} · step {self.bar.value}/{self.total}" if name else f"step {self.bar.value}/{self.total}"
+
+    def finish(self) -> None:
+        """Mark the bar finished (it stays visible, full)."""
+        self.bar.value = self.total
+        self.bar.bar_style = "success"
+        self.label.value = f"done: {self.total} steps"
+
+    def __repr__(self) -> str:
+        return f"StepProgress(total={self.total})"
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _presets() -> list[str]:
@@ -227,6 +274,131 @@ def mmoe_panel(correlation: float = 0.5, num_experts: int = 8, *, initial_gates:
         panel.show_figure(plots.plot_gate_heatmaps({f"p = {correlation:.2f}, E = {num_experts}":
                                                     np.asarray(initial_gates)}))
     return panel
+
+
+# ---- the correlation lesson (02, 03, 04) ----
+# Train all three architectures at the learner's p (8 seeds as replicas) and add the result to
+# a "gap vs p" plot drawn over the stored study; a scrubber browses the stored study at once.
+
+
+def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: float = 0.5,
+                     seeds: Any = tuple(range(8)), archs: tuple[str, ...] = ("shared_bottom", "omoe", "mmoe"),
+                     compare_kwargs: dict[str, Any] | None = None) -> Panel:
+    """Three architectures side by side at a chosen ``p``, and MMoE's lead against ``p``.
+
+    Controls: a slider for ``p`` and a **Train** button, which trains every architecture at that
+    ``p`` on ``seeds`` (:func:`mmoe_lab.experiments.compare_over_seeds`, the lesson's live setup,
+    with a progress bar) and adds the two gaps of that run to the right-hand plot as a point;
+    a few presses at different ``p`` trace the paper's Fig. 4. A second slider, **stored p**,
+    browses the stored study instead: it redraws at once (no training), showing every stored
+    seed at that ``p``.
+
+    Left: mean test MSE per architecture (bars) and every seed (dots). Right:
+    :func:`mmoe_lab.plots.plot_gap_vs_p` over ``summary``.
+
+    Args:
+        summary: the stored study's gaps per ``p`` (:func:`mmoe_lab.study.gaps_by_correlation`).
+        stored_runs: the stored runs, one row per ``(correlation, seed)`` and one column per
+            architecture (the table ``gaps_by_correlation`` was computed from); ``None``: no
+            scrubber.
+        correlation: the initial ``p`` of both sliders (the stored one snaps to the nearest
+            stored ``p``).
+        seeds: seeds of a live comparison. archs: architectures trained.
+        compare_kwargs: extra keyword arguments of ``compare_over_seeds`` (e.g. a shorter budget
+            in tests).
+
+    ``panel.state``: ``source`` (``"live"`` or ``"stored"``), ``p``, ``means`` ``{arch: MSE}``,
+    ``omoe_gap``, ``sb_gap``; ``panel.points``: every live result so far.
+    """
+    points: list[dict[str, float]] = []
+    stored_ps = [float(p) for p in summary.index]
+    controls: dict[str, widgets.Widget] = {"p": _slider("p", correlation, 0.0, 1.0, 0.05)}
+    button = widgets.Button(description="Train", button_style="primary", icon="play",
+                            tooltip=f"train {len(archs)} architectures × {len(seeds)} seeds at this p")
+    controls["train"] = button
+    extra: list[widgets.Widget] = []
+    bar = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+    label = widgets.Label("press Train: about 20 s")
+    extra.append(widgets.HBox([bar, label]))
+    scrub = None
+    if stored_runs is not None:
+        start = min(stored_ps, key=lambda q: abs(q - correlation))
+        scrub = widgets.SelectionSlider(options=[(f"{q:g}", q) for q in stored_ps], value=start,
+                                        description="stored p", continuous_update=True)
+        extra.append(widgets.HBox([scrub, widgets.Label(f"browse the stored study ({int(summary['seeds'].min())} "
+                                                        "seeds per p), no training")]))
+    panel = Panel("comparison_panel", controls, extra=extra)
+    panel.points = points
+
+    def draw(runs: Any, p: float, source: str, add_point: bool = False) -> None:
+        import matplotlib.pyplot as plt
+
+        means = runs.groupby("arch")["test_loss"].mean()
+        gaps = {"omoe_gap": np.nan, "sb_gap": np.nan}
+        if {"omoe", "mmoe"} <= set(means.index):
+            gaps["omoe_gap"] = float((means["omoe"] - means["mmoe"]) / means["omoe"])
+        if {"shared_bottom", "mmoe"} <= set(means.index):
+            gaps["sb_gap"] = float((means["shared_bottom"] - means["mmoe"]) / means["shared_bottom"])
+        if add_point:
+            points.append({"p": p, **gaps})
+        fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9.6, 3.4), gridspec_kw={"width_ratios": [1, 1.35]})
+        n = int(runs["seed"].nunique())
+        what = f"your live run, {n} seeds" if source == "live" else f"stored study, {n} seeds"
+        plots.plot_model_comparison(runs, ax=ax0, title=f"p = {p:g}: test MSE ({what})")
+        ax0.tick_params(axis="x", labelsize=8)
+        plots.plot_gap_vs_p(summary, points, marker_p=p, ax=ax1)
+        fig.tight_layout()
+        panel.show_figure(fig)
+        panel.state = {"source": source, "p": p, "means": {a: float(v) for a, v in means.items()}, **gaps}
+        panel.status.value = f"<b>{what}, p = {p:g}</b>: " + " · ".join(
+            f"{plots.ARCH_LABELS[a]} {v:.3f}" for a, v in means.items()) + "".join(
+            f" · {k.replace('_', ' ')} {v:+.2f}" for k, v in gaps.items() if np.isfinite(v))
+
+    def stored_at(p: float) -> Any:
+        import pandas as pd
+
+        sel = stored_runs.xs(p, level="correlation") if p in stored_runs.index.get_level_values("correlation") else None
+        if sel is None:
+            return None
+        long = sel[[a for a in archs if a in sel.columns]].reset_index().melt(
+            id_vars="seed", var_name="arch", value_name="test_loss")
+        return pd.DataFrame(long.dropna())
+
+    def on_scrub(change: Any) -> None:
+        runs = stored_at(float(change["new"]))
+        if runs is not None:
+            draw(runs, float(change["new"]), "stored")
+
+    def train(_: Any = None) -> dict[str, Any]:
+        from .experiments import compare_over_seeds
+
+        p = float(controls["p"].value)
+        button.disabled = True
+        try:
+            def progress(done: int, total: int) -> None:
+                bar.max, bar.value = total, done
+                label.value = f"step {done}/{total}"
+
+            out = compare_over_seeds(list(archs), (p,), list(seeds), callback=progress, **(compare_kwargs or {}))
+            label.value = "done"
+            draw(out["runs"], p, "live", add_point=True)
+            panel.result = out
+        finally:
+            button.disabled = False
+        return out
+
+    panel.train = train
+    button.on_click(train)
+    if scrub is not None:
+        scrub.observe(on_scrub, names="value")
+        on_scrub({"new": scrub.value})
+    else:
+        fig = plots.plot_gap_vs_p(summary)
+        panel.show_figure(fig)
+    return panel
+
+
+__all__ += ["comparison_panel"]
 
 
 # ---- correlation sweep (05) ----

@@ -1,5 +1,5 @@
 """CGC / PLE / stacked MMoE, uncertainty weighting, gradient norms, ESMM: references,
-invariants, serialization and errors."""
+invariants, serialization and errors. AUC and gate statistics: tests/test_metrics.py."""
 
 import os
 
@@ -13,19 +13,17 @@ import keras  # noqa: E402
 from _reference import expert_blocks  # noqa: E402
 
 from mmoe_lab.layers import CGC, MMoE, UncertaintyWeighting  # noqa: E402
+from mmoe_lab.metrics import task_gradient_norms  # noqa: E402
 from mmoe_lab.models import (  # noqa: E402
     EXTRACTION_ARCHITECTURES,
     TaskSpec,
-    UncertaintyWeightedModel,
     build_esmm,
     build_extraction_model,
     build_model,
     esmm_targets,
     extraction_gates,
-    gate_statistics,
-    roc_auc,
-    task_gradient_norms,
 )
+from mmoe_lab.training import UncertaintyWeightedModel  # noqa: E402
 
 np_ = keras.ops.convert_to_numpy
 
@@ -330,19 +328,7 @@ def test_task_gradient_norms_needs_shared_variables(x):
     assert set(norms) == {"task_0", "task_1"}
 
 
-def test_gate_statistics_matches_numpy():
-    rng = np.random.default_rng(0)
-    g = rng.dirichlet(np.ones(3), size=(50, 2))
-    g[:, 1, 2] = 0.0  # gate 1 never uses expert 2
-    df = gate_statistics(g, ["e0", "e1", "e2"], ["t0", "t1"])
-    assert len(df) == 5 and not ((df.gate == "t1") & (df.expert == "e2")).any()
-    row = df[(df.gate == "t0") & (df.expert == "e1")].iloc[0]
-    assert row["mean"] == pytest.approx(g[:, 0, 1].mean()) and row["std"] == pytest.approx(g[:, 0, 1].std())
-    with pytest.raises(ValueError, match="shape"):
-        gate_statistics(g, ["e0", "e1"], ["t0", "t1"])
-
-
-# ---------------------------------------------------------------- ESMM, AUC
+# ---------------------------------------------------------------- ESMM
 
 
 def test_esmm_product_and_round_trip(x, tmp_path):
@@ -373,13 +359,58 @@ def test_esmm_bent_variant_trains_cvr_head_directly(x):
         esmm_targets(np.ones(3), np.ones(4))
 
 
-def test_roc_auc_matches_pair_counting():
-    rng = np.random.default_rng(0)
-    y = rng.random(200) < 0.3
-    s = np.round(rng.standard_normal(200) + y, 1)  # ties included
-    pos, neg = s[y], s[~y]
-    ref = ((pos[:, None] > neg[None]).sum() + 0.5 * (pos[:, None] == neg[None]).sum()) / (len(pos) * len(neg))
-    assert roc_auc(y, s) == pytest.approx(ref)
-    assert roc_auc([0, 1], [0.2, 0.9]) == 1.0
-    with pytest.raises(ValueError, match="both classes"):
-        roc_auc([1, 1], [0.1, 0.2])
+# ---------------------------------------------------------------- comparison runners (arguments only)
+
+
+def test_comparison_runners_reject_bad_arguments_before_training():
+    from mmoe_lab import training
+
+    with pytest.raises(ValueError, match="unknown keys"):
+        training.compare_with_single_task(budget={"epoch": 1})
+    with pytest.raises(ValueError, match="archs"):
+        training.compare_with_single_task(archs=["moe"])
+    with pytest.raises(ValueError, match="unknown keys"):
+        training.compare_funnel_models(budget={"corr": 0.9})
+    with pytest.raises(ValueError, match="models"):
+        training.compare_funnel_models(models=["esmm", "dcn"])
+    with pytest.raises(ValueError, match="weighting"):
+        training.compare_video_variants(variants=[("log", "equal"), ("log", "learned")])
+    with pytest.raises(ValueError, match="target"):
+        training.run_video_variant({}, target="sqrt")
+    with pytest.raises(ValueError, match="make_video_splits"):
+        training.run_video_variant({"x_train": np.zeros((4, 3))})
+
+
+def test_mtl_gain_is_the_relative_mse_drop():
+    import pandas as pd
+
+    from mmoe_lab.training import mtl_gain
+
+    results = pd.DataFrame({"seed": [0, 0, 0, 0], "arch": ["single", "single", "mmoe", "mmoe"],
+                            "task": ["task_0", "task_1", "task_0", "task_1"], "mse": [2.0, 1.0, 1.5, 1.2]})
+    gain = mtl_gain(results)
+    assert gain["gain"].tolist() == pytest.approx([25.0, -20.0])
+    with pytest.raises(ValueError, match="columns"):
+        mtl_gain(results.drop(columns="mse"))
+
+
+def test_moved_names_still_import_from_models():
+    from mmoe_lab import models, training
+
+    for name in ("UncertaintyWeightedModel", "VIDEO_TASK_SPECS", "VIDEO_BUDGET", "compare_video_variants",
+                 "run_video_variant", "EXTRACTION_BUDGET", "compare_with_single_task", "mtl_gain",
+                 "FUNNEL_BUDGET", "compare_funnel_models"):
+        assert getattr(models, name) is getattr(training, name)
+
+
+@pytest.mark.parametrize("first", ["mmoe_lab.models", "mmoe_lab.training"])
+def test_either_import_order_works_and_registers_the_saved_class(first):
+    import subprocess
+    import sys
+
+    code = (f"import mmoe_lab; mmoe_lab.quiet_import_keras(); import keras, {first}\n"
+            "assert keras.saving.get_registered_object('mmoe_lab>UncertaintyWeightedModel') is not None\n"
+            "from mmoe_lab.models import UncertaintyWeightedModel, build_model\n"
+            "from mmoe_lab.training import compare_funnel_models\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]

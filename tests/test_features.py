@@ -35,7 +35,6 @@ from mmoe_lab.features import (  # noqa: E402
     fit_feature_pipeline,
     model_inputs,
     paper_comparison,
-    roc_auc,
     serving_model,
     tensorboard_callback,
     train_census_models,
@@ -263,18 +262,6 @@ def test_single_keras_serving_model(pipeline, group1, tmp_path):
     after = keras.saving.load_model(tmp_path / "census_mmoe.keras").predict(raw, verbose=0)
     for task in ("income", "marital"):
         np.testing.assert_array_equal(before[task], after[task])
-
-
-def test_roc_auc_matches_pair_counting():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 300)
-    s = np.round(rng.normal(size=300) + y, 1)                            # with ties
-    pos, neg = s[y == 1], s[y == 0]
-    brute = ((pos[:, None] > neg[None]).sum() + 0.5 * (pos[:, None] == neg[None]).sum()) / (len(pos) * len(neg))
-    assert roc_auc(y, s) == pytest.approx(brute, abs=1e-12)
-    assert roc_auc([0, 1], [0.2, 0.9]) == 1.0
-    with pytest.raises(ValueError, match="both classes"):
-        roc_auc([1, 1], [0.2, 0.3])
 
 
 def test_train_census_models_smoke(rows):

@@ -43,11 +43,11 @@ def test_train_replicas_and_compare_over_seeds_pass_it_through():
     assert not np.allclose(a["final_test"], plain["final_test"])
 
     # compare_over_seeds at the same budget (2 steps, cosine) trains the same replica
-    out = compare_over_seeds(["omoe"], (0.5,), [5], generator_kwargs=OVERRIDES, fresh_samples=True,
-                             learning_rate=1e-3, lr_schedule="cosine", **TINY)
+    out = compare_over_seeds(["omoe"], (0.5,), [5], setup="teaching", generator_kwargs=OVERRIDES,
+                             fresh_samples=True, learning_rate=1e-3, lr_schedule="cosine", **TINY)
     same = train_replicas("omoe", [5], 0.5, generator_kwargs=OVERRIDES, learning_rate=1e-3,
                           lr_schedule="cosine", **kw)
     np.testing.assert_allclose(out["runs"]["test_loss"].iloc[0], same["final_test"][0].mean(), rtol=1e-5)
-    out_plain = compare_over_seeds(["omoe"], (0.5,), [5], fresh_samples=True, learning_rate=1e-3,
-                                   lr_schedule="cosine", **TINY)
+    out_plain = compare_over_seeds(["omoe"], (0.5,), [5], setup="teaching", fresh_samples=True,
+                                   learning_rate=1e-3, lr_schedule="cosine", **TINY)
     assert out["runs"]["test_loss"].iloc[0] != out_plain["runs"]["test_loss"].iloc[0]

@@ -121,6 +121,20 @@ def test_gate_plots_shapes():
     assert len(plots.plot_consultation(g[0]).axes[0].patches) == 2 * 4
     with pytest.raises(ValueError, match="batch, tasks, experts"):
         plots.plot_gate_bars(g[0])
+    # whiskers are the 10-90% range over samples: never below 0 for softmax weights
+    fig = plots.plot_gate_bars(g, expert_names=["a", "b", "c", "d"], uniform=1 / 3)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c", "d"]
+    assert ax.get_ylim()[0] == 0
+    assert any(line.get_label() == "uniform 0.333" for line in ax.lines)
+    for coll in ax.collections:  # the error bars
+        for seg in coll.get_segments():
+            assert seg[:, 1].min() >= 0
+    plt.close(fig)
+    with pytest.raises(ValueError, match="expert_names"):
+        plots.plot_gate_bars(g, expert_names=["a"])
+    with pytest.raises(ValueError, match="uniform"):
+        plots.plot_gate_bars(g, uniform=0)
 
 
 def test_model_comparison_bars_in_kit_order():

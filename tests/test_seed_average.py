@@ -15,7 +15,7 @@ TINY = dict(n_train=512, n_test=200, epochs=2, batch_size=128)
 def test_grid_layout_and_equivalence_to_a_solo_replica():
     from mmoe_lab.replicas import train_replicas
 
-    out = compare_over_seeds(["omoe"], (0.5, 1.0), [1, 2], fresh_samples=False, **TINY)
+    out = compare_over_seeds(["omoe"], (0.5, 1.0), [1, 2], fresh_samples=False, setup="teaching", **TINY)
     runs, curves = out["runs"], out["curves"]
     assert list(runs[["correlation", "seed"]].itertuples(index=False, name=None)) == [(0.5, 1), (0.5, 2), (1.0, 1), (1.0, 2)]
     np.testing.assert_allclose(runs["test_loss"], runs[["task_0", "task_1"]].mean(axis=1))
@@ -44,6 +44,8 @@ def test_bad_arguments():
         compare_over_seeds(["moe"], (0.5,), [0])
     with pytest.raises(ValueError, match="at least one seed"):
         compare_over_seeds(["mmoe"], (0.5,), [])
+    with pytest.raises(ValueError, match="setup"):
+        compare_over_seeds(["mmoe"], (0.5,), [0], setup="paper")
 
 
 def test_plot_seed_curves():
@@ -57,7 +59,12 @@ def test_plot_seed_curves():
     curves = pd.concat([runs.assign(step=k, test_loss=runs["test_loss"] * (3 - k)) for k in (1, 2)])
     fig = plot_seed_curves(curves, runs, by="correlation")
     assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["p = 1", "p = 0.5"]
-    assert len(fig.axes[1].lines) == 3  # one line per seed
+    assert len(fig.axes[1].lines) == 3 + 2  # one line per seed, one mean marker per p
+    plt.close(fig)
+    many = pd.DataFrame([{"correlation": p, "seed": s, "test_loss": rng.uniform(0.1, 1)}
+                         for p in (1.0, 0.5) for s in range(40)])
+    fig = plot_seed_curves(curves, many, by="correlation")
+    assert len(fig.axes[1].lines) == 2 + 2  # 40 seeds: one strip of dots per p, no hairball of 40 lines
     plt.close(fig)
     with pytest.raises(ValueError, match="columns"):
         plot_seed_curves(curves.drop(columns="step"), runs)
