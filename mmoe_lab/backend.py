@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["DEFAULT_BACKEND", "SUPPORTED", "select", "name", "set_random_seed", "enable_determinism", "compiled",
-           "stateless_normal", "replica_loop", "gradients", "gradient_norm"]
+           "stateless_normal", "stateless_normal_rows", "replica_loop", "gradients", "gradient_norm"]
 
 #: The backend the kit selects when ``KERAS_BACKEND`` is unset (fastest measured on CPU).
 DEFAULT_BACKEND = "jax"
@@ -123,6 +123,36 @@ def stateless_normal(shape: tuple[int, ...], seed: Any, step: Any):
         import tensorflow as tf
 
         return tf.random.stateless_normal(shape, seed=key)
+    raise ValueError(f"stateless sampling supports {SUPPORTED}. Received: KERAS_BACKEND={backend!r}")
+
+
+def stateless_normal_rows(seeds: Any, step: Any, shape: tuple[int, ...]):
+    """Standard normal draws ``(R, *shape)``: row ``r`` keyed by ``(seeds[r], step)`` alone.
+
+    The replica trainer's fresh samples: a replica's batches depend on its own seed and the
+    step, not on which other replicas share its stack, so the same seed sees the same inputs at
+    every ``p``, in every architecture and in stacks of any size (paired comparisons). Usable
+    inside a compiled step (``seeds`` an int32 ``(R,)`` tensor, ``step`` a traced scalar).
+    """
+    from keras import ops
+
+    backend = name()
+    seeds = ops.cast(seeds, "int32")
+    step = ops.cast(step, "int32")
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        def one(seed):
+            key = jax.random.wrap_key_data(jnp.stack([seed, step]).astype(jnp.uint32), impl="threefry2x32")
+            return jax.random.normal(key, shape)
+
+        return jax.vmap(one)(seeds)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.map_fn(lambda seed: tf.random.stateless_normal(shape, seed=tf.stack([seed, step])), seeds,
+                         fn_output_signature=tf.float32)
     raise ValueError(f"stateless sampling supports {SUPPORTED}. Received: KERAS_BACKEND={backend!r}")
 
 

@@ -424,8 +424,8 @@ def _gather_batch(arrays: dict[str, Any], idx, step):
     return x, ops.take_along_axis(y_train, ops.expand_dims(idx, -1), axis=1)
 
 
-def _fresh_arrays(gens: Sequence[TaskGenerator], base_seed: int) -> dict[str, Any]:
-    """Each replica's generator constants as tensors, shaped for :func:`partial_fresh_batch`."""
+def _fresh_arrays(gens: Sequence[TaskGenerator], seeds: Sequence[int]) -> dict[str, Any]:
+    """Each replica's generator constants and seed as tensors, shaped for :func:`partial_fresh_batch`."""
     def col(values, shape):
         return ops.convert_to_tensor(np.asarray(values, np.float32).reshape(shape))
 
@@ -436,20 +436,21 @@ def _fresh_arrays(gens: Sequence[TaskGenerator], base_seed: int) -> dict[str, An
         "beta": col([g.beta for g in gens], (R, 1, 1, -1)),
         "mu": col([g.label_mean for g in gens], (R, 1, 1)),
         "sd": col([g.label_std for g in gens], (R, 1, 1)),
-        "seed": ops.convert_to_tensor(np.int32(base_seed)),
+        "seed": ops.convert_to_tensor(np.asarray(seeds, np.int32)),  # (R,)
     }
 
 
 def partial_fresh_batch(R: int, B: int, d: int, T: int, noise_std: float) -> Callable[..., Any]:
     """The fresh-sample batch function: a new ``(x, y)`` from every replica's own tasks per step.
 
-    ``x ~ N(0, I_d)`` and the noise come from a stateless normal keyed by ``(seed, step)``
-    (:func:`mmoe_lab.backend.stateless_normal`), the labels from
+    ``x ~ N(0, I_d)`` and the noise come from a stateless normal keyed by each replica's own
+    ``(seed, step)`` (:func:`mmoe_lab.backend.stateless_normal_rows`): a seed sees the same
+    inputs and noise at every ``p``, in every architecture and in any stack. The labels come from
     :func:`mmoe_lab.synthetic.label_function`, standardized like
     :meth:`~mmoe_lab.synthetic.TaskGenerator.sample` (same distribution, not the same numbers).
     """
     def batch(arrays: dict[str, Any], idx, step):
-        z = _backend.stateless_normal((R, B, d + T), arrays["seed"], step)
+        z = _backend.stateless_normal_rows(arrays["seed"], step, (B, d + T))
         x, eps = z[..., :d], z[..., d:]
         y = label_function(ops.matmul(x, arrays["w"]), arrays["alpha"], arrays["beta"], xp=ops)
         return x, (y + noise_std * eps - arrays["mu"]) / arrays["sd"]
@@ -521,7 +522,7 @@ def train_replicas(
     opt = keras.optimizers.Adam(learning_rate_schedule(learning_rate, lr_schedule, steps))
     opt.build(stack.trainable_variables)
     if data.fresh:
-        arrays, n = _fresh_arrays(data.generators, seeds[0]), 0
+        arrays, n = _fresh_arrays(data.generators, seeds), 0
         batch_fn = partial_fresh_batch(R, B, cfg.input_dim, T, float(data.generators[0].noise_std))
     else:
         arrays, n = {"x": ops.convert_to_tensor(data.x_train), "y": ops.convert_to_tensor(data.y_train)}, \

@@ -242,7 +242,7 @@ def test_fresh_batch_labels_follow_the_generator():
     gens = [TaskGenerator.from_preset(100, p, preset="paper", standardize=True, random_state=s)
             for s, p in ((1, 0.5), (2, 0.9))]
     gens = [TaskGenerator(g.weights, g.alpha, g.beta, 0.0, g.scale, g.cosine, True) for g in gens]
-    arrays = _fresh_arrays(gens, 7)
+    arrays = _fresh_arrays(gens, [7, 8])
     x, y = partial_fresh_batch(2, 4096, 100, 2, 0.0)(arrays, None, 3)
     x, y = keras.ops.convert_to_numpy(x), keras.ops.convert_to_numpy(y)
     for r, g in enumerate(gens):
@@ -254,3 +254,11 @@ def test_fresh_batch_labels_follow_the_generator():
     x3, _ = partial_fresh_batch(2, 4096, 100, 2, 0.0)(arrays, None, 4)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(x2), x)
     assert not np.allclose(keras.ops.convert_to_numpy(x3), x)
+    # a replica's inputs depend on its own seed only: the same seed in another stack (other
+    # position, other size, other tasks) draws the same x; another seed draws other x
+    other = _fresh_arrays([gens[1], gens[0], gens[0]], [5, 7, 7])
+    x4, _ = partial_fresh_batch(3, 4096, 100, 2, 0.0)(other, None, 3)
+    x4 = keras.ops.convert_to_numpy(x4)
+    np.testing.assert_array_equal(x4[1], x[0])
+    np.testing.assert_array_equal(x4[2], x[0])
+    assert not np.allclose(x4[0], x[0])
