@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 PORT ?= 8888
 NOTEBOOKS := notebooks
 
-.PHONY: lab test unit nbval nbval-tf browser bench reproduce lint clean-venv help
+.PHONY: lab test unit nbval nbval-tf browser bench reproduce timings lint clean-venv help
 
 help:
 	@echo "make lab        set up .venv (first time only) and open JupyterLab on notebooks/"
 	@echo "make test       unit tests on JAX and TensorFlow + strict nbval (JAX) + notebooks run on TensorFlow + browser test"
 	@echo "make bench      JAX and TensorFlow side by side: fused layer vs loop, ms/step, replicated runs/min (ratios printed)"
 	@echo "make reproduce  regenerate the precomputed experiments in data/"
+	@echo "make timings    run every notebook in a fresh kernel and record its runtime (data/timings.csv)"
 
 # ---- environment and `make lab` ----
 # Created once; re-running does not reinstall unless pyproject.toml changed.
@@ -87,6 +88,10 @@ bench: $(STAMP)
 
 reproduce: $(STAMP)
 	$(BIN)/python -m mmoe_lab reproduce
+
+# Every notebook in a fresh kernel: wall and CPU seconds and load average -> data/timings.csv
+timings: $(STAMP)
+	$(BIN)/python -m mmoe_lab timings
 
 lint: $(STAMP)
 	$(BIN)/ruff check mmoe_lab tests scripts

@@ -1,4 +1,5 @@
-"""``python -m mmoe_lab <command>``; the one command is ``reproduce`` (see :mod:`mmoe_lab.study`)."""
+"""``python -m mmoe_lab <command>``: ``reproduce`` (:mod:`mmoe_lab.study`) or ``timings``
+(:mod:`mmoe_lab.timings`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: python -m mmoe_lab reproduce [--runs N] [--correlations P ...] [--out DIR] [...]\n"
-              "       python -m mmoe_lab reproduce --help   (all options)")
+              "       python -m mmoe_lab reproduce --help   (all options)\n"
+              "       python -m mmoe_lab timings [NOTEBOOK ...] [--out CSV]")
         return 0 if argv else 2
+    if argv[0] == "timings":
+        from .timings import main as timings
+
+        return timings(argv[1:])
     if argv[0] != "reproduce":
-        print(f"error: unknown command {argv[0]!r}; expected 'reproduce'", file=sys.stderr)
+        print(f"error: unknown command {argv[0]!r}; expected 'reproduce' or 'timings'", file=sys.stderr)
         return 2
     from .study import main as reproduce
 

@@ -72,7 +72,8 @@ LIVE_BUDGET: dict[str, Any] = {
 #: ``data/calibration/correlation_search.csv``) on search seeds 100-131, and checked on seeds
 #: 240-279, which the search never used (``scripts/check_correlation_lesson.py``, results in
 #: ``data/calibration/``): on each of the 5 blocks of 8 seeds, p = 0.5 against p = 1 gave a
-#: larger one-gate-MoE gap, a higher shared-bottom loss and a larger MMoE gate divergence.
+#: larger one-gate-MoE gap, a higher shared-bottom loss, a larger MMoE gate divergence and a
+#: larger SB − MMoE.
 #: What it changes against the teaching preset and :data:`LIVE_BUDGET`, and why:
 #:
 #: * ``LESSON_GENERATOR``: harder tasks. With the teaching preset's gentle sines every model
@@ -81,7 +82,7 @@ LIVE_BUDGET: dict[str, Any] = {
 #:   representation is tight when two diverging tasks must share it (shared-bottom stays
 #:   parameter-matched to MMoE).
 #: * ``LESSON_BUDGET``: batches of 128 and 6,000 steps (an epoch is 300 steps), fresh samples,
-#:   cosine decay: about 40 s for 3 architectures × 8 seeds × 2 values of p on 2 CPU cores.
+#:   cosine decay: 35–37 s for 3 architectures × 8 seeds × 2 values of p on 2 idle CPU cores.
 LESSON_GENERATOR: dict[str, Any] = {"scale": 1.5, "alpha_std": 2.0}
 LESSON_MODEL: dict[str, Any] = {"expert_units": 8}
 LESSON_BUDGET: dict[str, Any] = {

@@ -453,10 +453,13 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
             c = sel[sel["model"] == m]
             axes[0].plot(c["step"], c["mean"], color=plots.ARCH_COLORS[m], label=plots.ARCH_LABELS[m])
             axes[0].fill_between(c["step"], c["q25"], c["q75"], color=plots.ARCH_COLORS[m], alpha=0.15, lw=0)
-            axes[1].hist(runs[m].dropna().clip(upper=hi), bins=np.linspace(0, hi, 31), color=plots.ARCH_COLORS[m], alpha=0.45)
+            vals = runs[m].dropna().clip(upper=hi)
+            axes[1].hist(vals, bins=np.linspace(0, hi, 31), color=plots.ARCH_COLORS[m], alpha=0.18, histtype="stepfilled")
+            axes[1].hist(vals, bins=np.linspace(0, hi, 31), color=plots.ARCH_COLORS[m], lw=1.5, histtype="step")
             means[m] = float(runs[m].mean())
         axes[0].set(xlabel="training step", ylabel="test MSE", title=f"{preset!r}, p = {p:g}: mean curve")
-        axes[1].set(xlabel="final test MSE", ylabel="runs", title=f"{int(runs[list(shown)].notna().all(axis=1).sum())} runs")
+        axes[1].set(xlabel=f"final test MSE (last bin: ≥ {hi:.2g})", ylabel="runs",
+                    title=f"{int(runs[list(shown)].notna().all(axis=1).sum())} runs")
         axes[0].legend(fontsize=7)
         fig.tight_layout()
         panel.show_figure(fig)

@@ -1,0 +1,38 @@
+"""``python -m mmoe_lab timings``: a notebook in a fresh kernel, timed, file untouched."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from mmoe_lab import timings
+
+
+def _notebook(path, source):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbformat.write(nb, path)
+    return path.read_text()
+
+
+@pytest.mark.slow
+def test_times_a_notebook_without_touching_it(tmp_path):
+    ok = tmp_path / "ok.ipynb"
+    committed = _notebook(ok, "x = sum(i * i for i in range(2_000_000))\nprint(x)")
+    bad = tmp_path / "bad.ipynb"
+    _notebook(bad, "raise RuntimeError('boom')")
+    out = tmp_path / "t.csv"
+    rc = timings.main([str(ok), str(bad), "--out", str(out)])
+    assert rc == 1  # one notebook failed
+    assert ok.read_text() == committed  # executed in memory only
+    import pandas as pd
+
+    table = pd.read_csv(out)
+    assert list(table["notebook"]) == ["ok.ipynb", "bad.ipynb"]
+    assert list(table["ok"]) == [True, False] and "boom" in table.loc[1, "error"]
+    assert (table["wall_s"] > 0).all() and table.loc[0, "cpu_s"] > 0
+    assert {"load_before", "load_after", "backend"} <= set(table.columns)
+
+
+def test_rejects_a_path_that_is_not_a_notebook(tmp_path):
+    with pytest.raises(ValueError, match="ipynb"):
+        timings.time_notebook(tmp_path / "missing.ipynb")
