@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 PORT ?= 8888
 NOTEBOOKS := notebooks
 
-.PHONY: lab test unit nbval nbval-tf browser bench reproduce timings lint clean-venv help
+.PHONY: lab reset-notebooks test unit nbval nbval-tf browser bench reproduce timings lint clean-venv help
 
 help:
-	@echo "make lab        set up .venv (first time only) and open JupyterLab on notebooks/"
+	@echo "make lab        set up .venv (first time only) and open JupyterLab on your copies of the notebooks (my-notebooks/)"
+	@echo "make reset-notebooks  replace your copies with fresh ones from notebooks/"
 	@echo "make test       unit tests on JAX and TensorFlow + strict nbval (JAX) + notebooks run on TensorFlow + browser test"
 	@echo "make bench      JAX and TensorFlow side by side: fused layer vs loop, ms/step, replicated runs/min (ratios printed)"
 	@echo "make reproduce  regenerate the precomputed experiments in data/"
@@ -23,8 +24,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || test -n "$(PYTHON)" || { echo "make: need Python 3.11 or 3.12 on PATH to create $(VENV) (or: make lab PYTHON=/path/to/python3.12)"; exit 1; }
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON) ..."; $(PYTHON) -m venv $(VENV); }
 	@echo "installing mmoe-lab and its dependencies into $(VENV) (first time: a few minutes) ..."
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/python -m pip install -qq --upgrade pip
+	set -o pipefail; PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/python -m pip install -qq -e '.[dev]' 2>&1 | { grep -v -i "editable\|setuptools\|^ *$$" || true; }
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mmoe-lab)" >/dev/null
 	@$(BIN)/jupyter labextension list 2>&1 | grep -q '@jupyter-widgets/jupyterlab-manager.*enabled.*OK' || \
 		{ echo "the ipywidgets extension (@jupyter-widgets/jupyterlab-manager) is missing from $(VENV); see README, Troubleshooting"; exit 1; }
@@ -42,20 +43,32 @@ FREE_PORT := import socket, sys; p = int(sys.argv[1]); busy = socket.socket().co
 	s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1] if busy else p)
 OPEN_BROWSER ?= True
 
+# Your working copies of the notebooks (git-ignored): `make lab` opens these, so running a
+# notebook never touches the committed, tested files in notebooks/. Missing ones are copied in
+# on every `make lab`; `make reset-notebooks` replaces all of them with fresh copies.
+WORK := my-notebooks
+
 # Opens 00_start_here; prints the URL with its token; if PORT is taken, picks a free one and says so.
 lab: $(STAMP)
 	@$(BIN)/python -c '$(LAB_CHECK)'
+	@mkdir -p $(WORK); for nb in $(NOTEBOOKS)/*.ipynb; do [ -e "$(WORK)/$$(basename $$nb)" ] || cp "$$nb" $(WORK)/; done
 	@port=$$($(BIN)/python -c '$(FREE_PORT)' $(PORT)); \
 	if [ "$$port" != "$(PORT)" ]; then echo "port $(PORT) is in use; using $$port (choose one: make lab PORT=8890)"; fi; \
 	token=$${JUPYTER_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))')}; \
 	echo ""; \
-	echo "  mmoe-lab is starting. Open (the token is your password):"; \
+	echo "  mmoe-lab is starting on your copies in $(WORK)/ (fresh copies: make reset-notebooks)."; \
+	echo "  Open (the token is your password):"; \
 	echo "    http://127.0.0.1:$$port/lab/tree/00_start_here.ipynb?token=$$token"; \
-	echo "  Kernel: \"Python 3 (mmoe-lab)\". Stop: Ctrl+C twice. Problems: README, Troubleshooting."; \
+	echo "  Kernel: \"Python 3 (mmoe-lab)\". Problems: README, Troubleshooting."; \
+	echo "  Stop: Ctrl+C here, or from another terminal: $(BIN)/jupyter server stop $$port"; \
 	echo ""; \
-	JUPYTER_TOKEN=$$token exec $(BIN)/jupyter lab --notebook-dir=$(NOTEBOOKS) --ip=127.0.0.1 --port=$$port \
+	JUPYTER_TOKEN=$$token exec $(BIN)/jupyter lab --notebook-dir=$(WORK) --ip=127.0.0.1 --port=$$port \
 		--ServerApp.port_retries=0 --ServerApp.open_browser=$(OPEN_BROWSER) \
 		--LabApp.default_url=/lab/tree/00_start_here.ipynb $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+# Replace your working copies with the committed notebooks (your edits there are lost).
+reset-notebooks:
+	@mkdir -p $(WORK) && cp $(NOTEBOOKS)/*.ipynb $(WORK)/ && echo "fresh copies of $(NOTEBOOKS)/*.ipynb in $(WORK)/"
 
 # Unit tests on both Keras backends; strict nbval on the default backend (JAX); every notebook
 # executed on TensorFlow too (errors fail, outputs are not compared: the numbers differ).
