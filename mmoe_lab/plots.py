@@ -569,7 +569,7 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
     if marker_p is not None:
         ax.axvline(marker_p, color="k", ls=":", lw=0.9)
     ax.axhline(0, color="k", lw=0.6)
-    ax.set(xlabel="task cosine p", ylabel="relative gap (higher: MMoE further ahead)",
+    ax.set(xlabel="task cosine p", ylabel="relative gap to MMoE",
            title=title or "MMoE's lead against p (band: 80% of 8-seed blocks)", xlim=(-0.03, 1.03))
     ax.legend(fontsize=7, loc="lower left")
     return fig

@@ -360,7 +360,8 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
         sel = stored_runs.xs(p, level="correlation") if p in stored_runs.index.get_level_values("correlation") else None
         if sel is None:
             return None
-        long = sel[[a for a in archs if a in sel.columns]].reset_index().melt(
+        # seeds that every architecture has (a study may hold more seeds for one of them)
+        long = sel[[a for a in archs if a in sel.columns]].dropna().reset_index().melt(
             id_vars="seed", var_name="arch", value_name="test_loss")
         return pd.DataFrame(long.dropna())
 
@@ -387,8 +388,14 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
             button.disabled = False
         return out
 
+    def pending(change: Any) -> None:
+        """On slider release: say what pressing Train will do (cheap; no training)."""
+        panel.status.value = (f"<b>p = {float(change['new']):g}</b>: press <i>Train</i> to train "
+                              f"{len(archs)} architectures × {len(list(seeds))} seeds at this p")
+
     panel.train = train
     button.on_click(train)
+    controls["p"].observe(pending, names="value")
     if scrub is not None:
         scrub.observe(on_scrub, names="value")
         on_scrub({"new": scrub.value})

@@ -132,6 +132,7 @@ def test_comparison_panel_scrubs_at_once_and_trains_on_click():
     assert cpu < 1.0, f"scrubbing took {cpu:.2f} CPU s (budget: <= 1 s)"
     panel.controls["p"].value = 0.3
     assert panel.n_draws == 2  # moving p does not train
+    assert "p = 0.3" in panel.status.value and "Train" in panel.status.value
     panel.controls["train"].click()
     assert panel.state["source"] == "live" and panel.state["p"] == 0.3
     assert set(panel.state["means"]) == set(MODELS)

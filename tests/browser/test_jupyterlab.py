@@ -171,9 +171,12 @@ def count_widget_views(page: Any) -> int:
     ).count()
 
 
-def find_slider(page: Any, label: re.Pattern[str]) -> tuple[Any, Any]:
-    """(cell, slider): the first rendered slider whose description matches ``label``."""
+def find_slider(page: Any, label: re.Pattern[str], cell_text: str | None = None) -> tuple[Any, Any]:
+    """(cell, slider): the first rendered slider whose description matches ``label`` (in a cell
+    whose text contains ``cell_text``, if given)."""
     cells = page.locator(f"{ACTIVE} .jp-CodeCell").filter(has=page.locator(".widget-slider"))
+    if cell_text is not None:
+        cells = cells.filter(has_text=cell_text)
     seen = []
     for c in range(cells.count()):
         sliders = cells.nth(c).locator(".widget-slider")
@@ -201,6 +204,21 @@ def panel_view(cell: Any) -> tuple[str, tuple[str, ...]]:
         }"""
     )
     return text, tuple(imgs)
+
+
+def assert_images_not_upscaled(cell: Any, what: str, limit: float = 1.1) -> list[tuple[int, float]]:
+    """Every image in the cell's outputs is shown with at most ``limit`` screen pixels per image
+    pixel (``naturalWidth`` against the rendered width × devicePixelRatio): not blurred by
+    stretching. Returns ``(naturalWidth, ratio)`` per image."""
+    sizes = cell.evaluate(
+        """(c) => [...(c.querySelector('.jp-Cell-outputWrapper') || c).querySelectorAll('img')]
+            .filter(e => e.naturalWidth > 0)
+            .map(e => [e.naturalWidth, e.getBoundingClientRect().width * window.devicePixelRatio / e.naturalWidth])"""
+    )
+    assert sizes, f"{what}: no image shown"
+    for natural, ratio in sizes:
+        assert ratio <= limit, f"{what}: a {natural}-px image is shown at {ratio:.2f}x (limit {limit}x): blurry"
+    return [(int(n), float(r)) for n, r in sizes]
 
 
 def wait_images(locator: Any) -> None:
@@ -406,7 +424,7 @@ def test_04_mmoe(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
     heatmaps = page.locator(f"{ACTIVE} .jp-CodeCell", has_text="plot_gate_heatmaps").first
     if heatmaps.count():
         shot(page, artifacts_dir, "04_mmoe-gate-heatmaps", heatmaps)
-    cell, slider = find_slider(page, CORRELATION_LABEL)
+    cell, slider = find_slider(page, CORRELATION_LABEL, cell_text="mmoe_panel(")
     outputs = cell.locator(".jp-Cell-outputWrapper")
     start_view = panel_view(cell)
     assert start_view[1], "the MMoE panel shows no figure before training (expected the initial gate heatmaps)"
@@ -424,5 +442,41 @@ def test_04_mmoe(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
             pytest.fail(f"Train did not finish with a new figure and a test MSE: {trained_view[0]!r}")
         trained_view = wait_panel_change(cell, trained_view, "training", timeout_s=TRAIN_TIMEOUT_S)
     shot(page, artifacts_dir, "04_mmoe-panel-after-train", outputs)
+    wait_images(outputs)
+    scales = assert_images_not_upscaled(cell, "04 MMoE panel after Train")
     assert_clean_run(page, "04_mmoe (after Train)")
-    print(f"04 panel after Train at p = {right}: {trained_view[0]!r}")
+    print(f"04 panel after Train at p = {right}: {trained_view[0]!r}; images (natural px, scale): {scales}")
+
+
+def test_03_comparison_panel(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
+    """03 runs clean; its comparison panel: the stored-p scrubber redraws at once, moving p only
+    announces training, Train trains three architectures and adds a live point; sharp images."""
+    run_kit_notebook(page, lab_server, artifacts_dir, "03_one_gate_moe.ipynb")
+    cell, scrub = find_slider(page, re.compile(r"stored p"), cell_text="comparison_panel(")
+    outputs = cell.locator(".jp-Cell-outputWrapper")
+    start_view = panel_view(cell)
+    assert "stored study" in start_view[0] and start_view[1], f"no stored view at start: {start_view[0]!r}"
+    wait_images(outputs)
+    assert_images_not_upscaled(cell, "03 comparison panel")
+    shot(page, artifacts_dir, "03-comparison-panel-before", outputs)
+    nudge_slider(page, scrub, "ArrowRight")
+    scrubbed = wait_panel_change(cell, start_view, "moving stored p")
+    assert scrubbed[1] != start_view[1], "the stored-p scrubber did not redraw the figure"
+    _, slider = find_slider(page, CORRELATION_LABEL, cell_text="comparison_panel(")
+    right = nudge_slider(page, slider, "ArrowRight")
+    moved = wait_panel_change(cell, scrubbed, f"moving p to {right}")
+    assert f"p = {float(right):g}" in moved[0] and "Train" in moved[0], moved[0]
+    assert moved[1] == scrubbed[1], "moving p alone must not retrain (the figure changed)"
+    cell.get_by_role("button", name="Train").click()
+    deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    view = moved
+    while "your live run" not in view[0]:
+        if time.monotonic() > deadline:
+            pytest.fail(f"Train did not finish with a live result: {view[0]!r}")
+        view = wait_panel_change(cell, view, "training", timeout_s=TRAIN_TIMEOUT_S)
+    assert view[1] != moved[1], "Train did not redraw the figure"
+    wait_images(outputs)
+    scales = assert_images_not_upscaled(cell, "03 comparison panel after Train")
+    shot(page, artifacts_dir, "03-comparison-panel-after-train", outputs)
+    assert_clean_run(page, "03_one_gate_moe (after Train)")
+    print(f"03 comparison panel after Train at p = {right}: {view[0]!r}; images: {scales}")
