@@ -254,7 +254,7 @@ def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: s
                color=colors[i % len(colors)], label=names[i], error_kw={"lw": 0.8})
     level = 1 / e if uniform is None else float(uniform)
     ax.axhline(level, color="k", lw=0.8, ls=":", label="uniform 1/E" if uniform is None else f"uniform {level:.3g}")
-    ax.set(xticks=range(e), xlabel="expert", ylabel="gate weight (bar: mean; whisker: 10–90%)", title=title or "")
+    ax.set(xticks=range(e), xlabel="expert", ylabel="gate weight (mean, 10–90%)", title=title or "")
     if expert_names is not None:
         ax.set_xticklabels(list(expert_names), rotation=30 if max(len(str(n)) for n in expert_names) > 3 else 0,
                            ha="right" if max(len(str(n)) for n in expert_names) > 3 else "center", fontsize=8)

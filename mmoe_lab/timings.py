@@ -58,7 +58,7 @@ def time_notebook(path: str | os.PathLike, timeout: int = 600) -> dict[str, obje
             error = f"cell {i}: {name}: {message}"[:200]
         wall = time.perf_counter() - t0
     cpu = _children_cpu() - cpu0  # the kernel has exited and been reaped here
-    return {"notebook": path.name, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+    return {"notebook": path.name, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
             "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
             "ok": not error, "error": error}
 
