@@ -517,12 +517,6 @@ def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
 
 # ---- the correlation lesson (02-05): gaps and losses against p ----
 
-#: The paper's Fig. 4 gaps, from the read-off final losses: ``{p: (OMoE gap, SB gap)}``.
-def _paper_gaps() -> dict[float, tuple[float, float]]:
-    return {p: ((v["omoe"] - v["mmoe"]) / v["omoe"], (v["shared_bottom"] - v["mmoe"]) / v["shared_bottom"])
-            for p, v in PAPER_FIG4.items()}
-
-
 GAP_STYLE: dict[str, tuple[str, str]] = {
     "omoe_gap": ("(OMoE − MMoE) / OMoE: what a gate per task buys", ARCH_COLORS["omoe"]),
     "sb_gap": ("(SB − MMoE) / SB: what the mixture buys", ARCH_COLORS["shared_bottom"]),
@@ -558,10 +552,11 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
         pts = [(pt["p"], pt[col]) for pt in points]
         if pts:
             ax.plot(*zip(*pts, strict=True), "o", color=color, mec="k", ms=6, zorder=5)
-        if paper:
-            pg = _paper_gaps()
-            k = 0 if col == "omoe_gap" else 1
-            ax.plot(list(pg), [v[k] for v in pg.values()], "D", mfc="none", mec=color, ms=6)
+        if paper:  # the gaps of the paper's read-off final losses
+            from .study import relative_gaps
+
+            ax.plot(list(PAPER_FIG4), [relative_gaps(v)[col] for v in PAPER_FIG4.values()], "D", mfc="none",
+                    mec=color, ms=6)
     if points:
         ax.plot([], [], "o", color="0.6", mec="k", label="your live runs (8 seeds)")
     if paper:

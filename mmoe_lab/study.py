@@ -761,6 +761,18 @@ def paper_comparison(df: pd.DataFrame, preset: str, n_train: str = "10000") -> p
     return pd.DataFrame(rows)
 
 
+def relative_gaps(means: Any) -> dict[str, Any]:
+    """MMoE's lead from mean losses: ``omoe_gap = (OMoE − MMoE) / OMoE`` (what a gate per task
+    buys) and ``sb_gap = (SB − MMoE) / SB`` (what the mixture buys).
+
+    Args:
+        means: anything indexed by ``"shared_bottom"``, ``"omoe"``, ``"mmoe"``: a Series of
+            means (scalars out) or a DataFrame with those columns (one gap per row).
+    """
+    return {"omoe_gap": (means["omoe"] - means["mmoe"]) / means["omoe"],
+            "sb_gap": (means["shared_bottom"] - means["mmoe"]) / means["shared_bottom"]}
+
+
 def gaps_by_correlation(per_run: pd.DataFrame, block: int = 8, band: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
     """The two gaps of the paper's Fig. 4 per task cosine ``p``, and how far an 8-seed run strays.
 
@@ -792,17 +804,13 @@ def gaps_by_correlation(per_run: pd.DataFrame, block: int = 8, band: tuple[float
     if extra:
         df = df.droplevel(extra)
 
-    def gaps(m: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({"omoe_gap": (m["omoe"] - m["mmoe"]) / m["omoe"],
-                             "sb_gap": (m["shared_bottom"] - m["mmoe"]) / m["shared_bottom"]})
-
     rows = []
     for p, g in df.groupby(level="correlation"):
         seeds = g.index.get_level_values("seed").to_numpy()
         means = g.mean()
         blocks = g.groupby((seeds - seeds.min()) // block).mean()
-        bg = gaps(blocks)
-        whole = gaps(pd.DataFrame([means])).iloc[0]
+        bg = relative_gaps(blocks)
+        whole = relative_gaps(means)
         rows.append({"correlation": float(p), **means.to_dict(), "omoe_gap": whole["omoe_gap"],
                      "sb_gap": whole["sb_gap"], "sb_minus_mmoe": means["shared_bottom"] - means["mmoe"],
                      "omoe_gap_lo": bg["omoe_gap"].quantile(band[0]), "omoe_gap_hi": bg["omoe_gap"].quantile(band[1]),
@@ -811,4 +819,4 @@ def gaps_by_correlation(per_run: pd.DataFrame, block: int = 8, band: tuple[float
     return pd.DataFrame(rows).set_index("correlation")
 
 
-__all__ += ["gaps_by_correlation"]
+__all__ += ["relative_gaps", "gaps_by_correlation"]

@@ -310,6 +310,8 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
     ``panel.state``: ``source`` (``"live"`` or ``"stored"``), ``p``, ``means`` ``{arch: MSE}``,
     ``omoe_gap``, ``sb_gap``; ``panel.points``: every live result so far.
     """
+    from .study import relative_gaps
+
     points: list[dict[str, float]] = []
     stored_ps = [float(p) for p in summary.index]
     controls: dict[str, widgets.Widget] = {"p": _slider("p", correlation, 0.0, 1.0, 0.05)}
@@ -334,11 +336,8 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
         import matplotlib.pyplot as plt
 
         means = runs.groupby("arch")["test_loss"].mean()
-        gaps = {"omoe_gap": np.nan, "sb_gap": np.nan}
-        if {"omoe", "mmoe"} <= set(means.index):
-            gaps["omoe_gap"] = float((means["omoe"] - means["mmoe"]) / means["omoe"])
-        if {"shared_bottom", "mmoe"} <= set(means.index):
-            gaps["sb_gap"] = float((means["shared_bottom"] - means["mmoe"]) / means["shared_bottom"])
+        # an architecture not trained gives NaN means, hence NaN gaps
+        gaps = {k: float(v) for k, v in relative_gaps(means.reindex(["shared_bottom", "omoe", "mmoe"])).items()}
         if add_point:
             points.append({"p": p, **gaps})
         fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9.6, 3.4), gridspec_kw={"width_ratios": [1, 1.35]})
