@@ -412,7 +412,9 @@ def test_01_task_correlation(lab_server: Any, page: Any, artifacts_dir: Path) ->
     assert right_text != start_text, f"the coefficients did not change: {right_text!r}"
     assert right_img != start_img, "the scatter plot was not redrawn"
     assert left_text == start_text, "back at the start value, the coefficients should read as before"
-    print(f"01 slider: p {moved['start']} -> {moved['right']}: {start_text!r} -> {right_text!r}")
+    wait_images(moved["cell"].locator(".jp-Cell-outputWrapper"))
+    scales = assert_images_not_upscaled(moved["cell"], "01 correlation panel")
+    print(f"01 slider: p {moved['start']} -> {moved['right']}: {start_text!r} -> {right_text!r}; images: {scales}")
 
 
 TRAIN_TIMEOUT_S = float(os.environ.get("MMOE_LAB_TRAIN_TIMEOUT", "600"))  # one live MMoE fit, shared cores
@@ -480,3 +482,45 @@ def test_03_comparison_panel(lab_server: Any, page: Any, artifacts_dir: Path) ->
     shot(page, artifacts_dir, "03-comparison-panel-after-train", outputs)
     assert_clean_run(page, "03_one_gate_moe (after Train)")
     print(f"03 comparison panel after Train at p = {right}: {view[0]!r}; images: {scales}")
+
+
+def test_05_study_panel(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
+    """05 runs clean; its study panel's figure is shown sharp (not stretched)."""
+    run_kit_notebook(page, lab_server, artifacts_dir, "05_correlation_sweep.ipynb")
+    cell = page.locator(f"{ACTIVE} .jp-CodeCell", has_text="study_panel(").first
+    outputs = cell.locator(".jp-Cell-outputWrapper")
+    outputs.scroll_into_view_if_needed()
+    wait_images(outputs)
+    scales = assert_images_not_upscaled(cell, "05 study panel")
+    shot(page, artifacts_dir, "05-study-panel", outputs)
+    print(f"05 study panel: images (natural px, scale): {scales}")
+
+
+def test_06_gate_collapse_panel(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
+    """06 runs clean; in the collapse panel, moving the strength only announces the next run, Train
+    retrains and redraws the diagnostics; the figure is sharp before and after."""
+    run_kit_notebook(page, lab_server, artifacts_dir, "06_gate_collapse.ipynb")
+    cell, slider = find_slider(page, re.compile(r"strength"), cell_text="gate_collapse_panel(")
+    outputs = cell.locator(".jp-Cell-outputWrapper")
+    start_view = panel_view(cell)
+    assert start_view[1], "the collapse panel shows no figure before training (expected the stored run)"
+    wait_images(outputs)
+    assert_images_not_upscaled(cell, "06 collapse panel")
+    shot(page, artifacts_dir, "06-collapse-panel-before", outputs)
+    start = slider.locator(".widget-readout").inner_text()
+    left = nudge_slider(page, slider, "ArrowLeft")
+    moved = wait_panel_change(cell, start_view, f"ArrowLeft ({start} -> {left})")
+    assert "next run" in moved[0] and moved[1] == start_view[1], f"moving strength must only announce: {moved[0]!r}"
+    cell.get_by_role("button", name="Train").click()
+    deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    view = moved
+    while view[1] == moved[1] or "training" in view[0]:
+        if time.monotonic() > deadline:
+            pytest.fail(f"Train did not finish with a new figure: {view[0]!r}")
+        view = wait_panel_change(cell, view, "training", timeout_s=TRAIN_TIMEOUT_S)
+    assert "polarisation" in view[0], view[0]
+    wait_images(outputs)
+    scales = assert_images_not_upscaled(cell, "06 collapse panel after Train")
+    shot(page, artifacts_dir, "06-collapse-panel-after-train", outputs)
+    assert_clean_run(page, "06_gate_collapse (after Train)")
+    print(f"06 collapse panel after Train at strength {left}: {view[0]!r}; images: {scales}")
