@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8888
 NOTEBOOKS := notebooks
 
-.PHONY: lab reset-notebooks test unit nbval nbval-tf browser bench reproduce timings lint clean-venv help
+.PHONY: lab reset-notebooks test unit nbval nbval-tf browser bench reproduce timings lint typecheck claims clean-venv help
 
 help:
 	@echo "make lab        set up .venv (first time only) and open JupyterLab on your copies of the notebooks (my-notebooks/)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench      JAX and TensorFlow side by side: fused layer vs loop, ms/step, replicated runs/min (ratios printed)"
 	@echo "make reproduce  regenerate the precomputed experiments in data/"
 	@echo "make timings    run every notebook in a fresh kernel and record its runtime (data/timings.csv)"
+	@echo "make claims     re-evaluate every notebook claim on its stored evidence (data/claims/) against its stated rate"
 
 # ---- environment and `make lab` ----
 # Created once; re-running does not reinstall unless pyproject.toml changed.
@@ -74,6 +75,8 @@ reset-notebooks:
 # executed on TensorFlow too (errors fail, outputs are not compared: the numbers differ).
 test: $(STAMP)
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory typecheck
+	$(MAKE) --no-print-directory claims
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nbval
 	$(MAKE) --no-print-directory nbval-tf
@@ -106,8 +109,19 @@ reproduce: $(STAMP)
 timings: $(STAMP)
 	$(BIN)/python -m mmoe_lab timings
 
+# ruff on the package, the tests and the notebooks (settings: pyproject.toml)
 lint: $(STAMP)
-	$(BIN)/ruff check mmoe_lab tests scripts
+	$(BIN)/ruff check mmoe_lab tests $(NOTEBOOKS)
+
+# mypy on the package (settings: [tool.mypy] in pyproject.toml)
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# Every notebook claim re-evaluated on its stored evidence (data/claims/, no training); fails when
+# one falls below its stated rate. On fresh seeds (trains): make claims CLAIMS_ARGS="07 --seeds 20"
+CLAIMS_ARGS ?= --from-csv
+claims: $(STAMP)
+	$(BIN)/python -m mmoe_lab claims $(CLAIMS_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -43,10 +43,11 @@ __all__ = [
 
 _LAZY_MODULES = {
     "layers", "models", "training", "metrics", "experiments", "diagnostics", "collapse", "plots", "widgets",
-    "bench", "bench_replicas", "datasets", "features", "scenarios", "replicas", "study", "paper", "io",
+    "bench", "bench_replicas", "datasets", "features", "scenarios", "replicas", "study", "study_analysis", "paper",
+    "io",
 }
 #: Lazy modules that do not import Keras (no need to quiet its start-up logs first).
-_NO_KERAS = {"plots", "datasets", "diagnostics", "metrics", "paper", "io"}
+_NO_KERAS = {"plots", "datasets", "diagnostics", "metrics", "paper", "io", "study_analysis"}
 _LAZY_NAMES = {"MMoE": "layers", "build_model": "models", "TaskSpec": "models"}
 
 

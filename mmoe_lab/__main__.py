@@ -1,33 +1,37 @@
-"""``python -m mmoe_lab <command>``: ``reproduce`` (:mod:`mmoe_lab.study`), ``timings``
-(:mod:`mmoe_lab.timings`) or ``claims`` (:mod:`mmoe_lab.claims`)."""
+"""``python -m mmoe_lab <command>``.
+
+* ``reproduce``: the precomputed studies in ``data/study`` (:mod:`mmoe_lab.study`);
+* ``timings``: every notebook in a fresh kernel, timed (:mod:`mmoe_lab.timings`);
+* ``claims``: every claim of the notebooks with the rate at which it held (:mod:`mmoe_lab.claims`);
+* ``calibrate``: the generator presets and the live budget (:mod:`mmoe_lab.calibrate`);
+* ``lesson``: the correlation lesson's search and check (:mod:`mmoe_lab.lesson_search`).
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+
+COMMANDS = {"reproduce": "study", "timings": "timings", "claims": "claims", "calibrate": "calibrate",
+            "lesson": "lesson_search"}
+USAGE = """usage: python -m mmoe_lab reproduce [--runs N] [--correlations P ...] [--out DIR] [...]
+       python -m mmoe_lab reproduce --help   (all options)
+       python -m mmoe_lab timings [NOTEBOOK ...] [--out CSV]
+       python -m mmoe_lab claims [NN] [--seeds K] [--first S] [--save] [--from-csv]
+       python -m mmoe_lab calibrate paper|teaching|combine ...
+       python -m mmoe_lab lesson search|check ..."""
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m mmoe_lab reproduce [--runs N] [--correlations P ...] [--out DIR] [...]\n"
-              "       python -m mmoe_lab reproduce --help   (all options)\n"
-              "       python -m mmoe_lab timings [NOTEBOOK ...] [--out CSV]\n"
-              "       python -m mmoe_lab claims [--notebook NN]")
+        print(USAGE)
         return 0 if argv else 2
-    if argv[0] == "timings":
-        from .timings import main as timings
-
-        return timings(argv[1:])
-    if argv[0] == "claims":
-        from .claims import main as claims
-
-        return claims(argv[1:])
-    if argv[0] != "reproduce":
-        print(f"error: unknown command {argv[0]!r}; expected 'reproduce', 'timings' or 'claims'", file=sys.stderr)
+    if argv[0] not in COMMANDS:
+        print(f"error: unknown command {argv[0]!r}; expected one of {', '.join(map(repr, COMMANDS))}", file=sys.stderr)
         return 2
-    from .study import main as reproduce
-
-    return reproduce(argv[1:])
+    module = importlib.import_module(f".{COMMANDS[argv[0]]}", __package__)
+    return int(module.main(argv[1:]))
 
 
 if __name__ == "__main__":

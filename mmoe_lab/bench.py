@@ -101,7 +101,9 @@ def build_bench_model(layer: str, input_dim: int = 100, num_experts: int = 8, ex
 class _EpochTimer(keras.callbacks.Callback):
     def __init__(self, t0: float):
         super().__init__()
-        self.t0, self.ends, self.begins = t0, [], []
+        self.t0 = t0
+        self.ends: list[float] = []
+        self.begins: list[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.begins.append(time.perf_counter())

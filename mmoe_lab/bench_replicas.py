@@ -89,7 +89,7 @@ def time_replicated(arch: str, replicas: int, steps: int, lr: float) -> tuple[fl
 
 
 def run_bench(replicas: int = 100, steps: int = 200, sequential: int = 2, lr: float = 1e-2) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     peak_before = matmul_peak()
     for arch in ("shared_bottom", "omoe", "mmoe"):
         seq = time_sequential(arch, list(range(sequential)), steps, lr)

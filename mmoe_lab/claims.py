@@ -1,23 +1,39 @@
-"""The claims the notebooks assert, in one shape, with the evidence they were checked on.
+"""The claims the notebooks make, in one shape, with the rate at which each held on other seeds.
 
-A *claim* is a sentence a notebook states and asserts in code, e.g. "from p = 1 to p = 0.5 the
+A *claim* is a sentence a notebook states about its runs, e.g. "from p = 1 to p = 0.5 the
 one-gate MoE falls behind MMoE". Each :class:`Claim` holds
 
-* ``notebook`` and ``name``: where it is asserted and a short key;
+* ``notebook`` and ``name``: where it is made and a short key;
 * ``statement``: the sentence;
-* ``holds``: a function from one *unit* of evidence (a table of runs: one block of 8 seeds,
-  or one set of 200 or 20 seeds) to ``True``/``False``;
-* ``evidence``: how to get the units it was checked on from files stored in ``data/``
-  (no training), with the seeds they cover.
+* ``holds``: a function from one *unit* of evidence (a table of runs: one seed's runs, one
+  block of 8 or 5 seeds, or one set of 200 or 20 seeds) to ``True``/``False``;
+* ``evidence``: ``evidence() -> [(label, unit), ...]``, the units it was checked on, read from
+  files stored in ``data/`` (no training); never the notebook's own seeds (except
+  ``02/fig3_stored``, whose first set of 200 seeds is the study notebook 02 loads);
+* ``rate``: the stated rate, ``(held, units, seeds)``: it held on ``held`` of ``units`` units,
+  which cover ``seeds`` seeds;
+* ``source``: for claims on per-seed runs, the key of :data:`mmoe_lab.checks.SOURCES` that
+  reruns the notebook's own calls on fresh seeds (``None`` for claims on stored studies).
 
-A notebook asserts a claim only if it held on **every** unit checked, and on at least five of
-them (fewer units cannot tell "always" from "usually"); otherwise it prints the rate. The
-notebooks call :func:`check` on their own runs, which raises ``AssertionError`` with the
-statement when a claim fails there.
+A notebook **asserts** a claim only if it held on every unit checked, on at least
+:data:`MIN_UNITS` units covering at least :data:`MIN_SEEDS` seeds (five seeds cannot tell
+"always" from "usually"). For every other claim it **prints** the rate. In a notebook::
 
-``python -m mmoe_lab claims [--notebook NN]`` prints every claim with its rate. Claims that
-need fresh training to check (notebooks 03 and 06-10) are still checked by the scripts in
-``scripts/``; they are not in this registry yet.
+    claims.check("07", "log_beats_raw_rating_rmse", results)   # asserted: AssertionError if it fails here
+    print(claims.report("09", "esmm_beats_mmoe_mae", results))
+    # -> "ESMM beats MMoE on pCVR MAE: holds here; held on 15 of 20 other seeds (seeds 1-20)"
+
+From the shell (``make claims`` runs the second form)::
+
+    python -m mmoe_lab claims [NN] [--seeds K] [--first S] [--save]   # rerun on fresh seeds (trains)
+    python -m mmoe_lab claims [NN] --from-csv                          # re-evaluate the stored evidence
+
+Both print a table of "holds on k of N" per claim and exit 1 when a claim falls below its
+stated rate. Fresh runs use seeds ``S .. S + K - 1`` (default 1000-1019, which no stored
+evidence uses); ``--save`` merges their rows into ``data/claims/`` (the stored evidence).
+Claims on stored studies (02, 04, 05) are re-evaluated on their stored units in both modes;
+the correlation lesson's live blocks are rerun by ``python -m mmoe_lab lesson check``
+(:mod:`mmoe_lab.lesson_search`).
 """
 
 from __future__ import annotations
@@ -31,33 +47,184 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["Claim", "REGISTRY", "lesson_wide", "get", "evaluate", "check", "table", "main"]
+__all__ = ["Claim", "REGISTRY", "MIN_UNITS", "MIN_SEEDS", "lesson_wide", "get", "evaluate", "check", "report",
+           "table", "main"]
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 MIN_UNITS = 5
+MIN_SEEDS = 20
+
+Units = list[tuple[str, pd.DataFrame]]
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One asserted claim: where, what, how to test one unit, and where its evidence lives.
+    """One claim: where, what, how to test one unit, its evidence and the rate it held at.
 
     Attributes:
         notebook: two-digit notebook number, e.g. ``"04"``.
         name: short key, unique within the notebook.
         statement: the sentence the notebook states.
-        holds: ``holds(unit) -> bool`` for one unit of evidence (a DataFrame, see ``evidence``).
-        evidence: ``evidence() -> [(label, unit), ...]``: the units it was checked on, read
-            from stored files; ``label`` names the seeds.
+        holds: ``holds(unit) -> bool`` for one unit of evidence (a DataFrame of runs).
+        evidence: ``evidence() -> [(label, unit), ...]``: the stored units it was checked on.
+        rate: the stated rate ``(held, units, seeds)`` on that evidence.
+        source: key of :data:`mmoe_lab.checks.SOURCES` that makes fresh per-seed units, or
+            ``None`` for claims on stored studies.
     """
 
     notebook: str
     name: str
     statement: str
     holds: Callable[[pd.DataFrame], bool]
-    evidence: Callable[[], list[tuple[str, pd.DataFrame]]]
+    evidence: Callable[[], Units]
+    rate: tuple[int, int, int]
+    source: str | None = None
+
+    @property
+    def assertable(self) -> bool:
+        """Held on every unit, on at least :data:`MIN_UNITS` units and :data:`MIN_SEEDS` seeds."""
+        held, units, seeds = self.rate
+        return held == units and units >= MIN_UNITS and seeds >= MIN_SEEDS
 
 
-# ---- the correlation lesson (02, 04): live comparisons, p = 0.5 against p = 1 -----------------
+# The stated rates: (held, units, seeds) on the stored evidence. Per-seed claims (01, 03, 06-10)
+# were checked on seeds 1-20 (06: 5-24), never the notebook's own; the lesson claims and the
+# stored-study claims on their blocks or sets of seeds (see each claim's evidence).
+# `python -m mmoe_lab claims --from-csv` and tests/test_claims.py check that the stored evidence
+# still gives them.
+RATES: dict[str, tuple[int, int, int]] = {
+    "01/paper_preset_matches_fig2": (19, 20, 20),
+    "01/teaching_preset_above_fig2": (20, 20, 20),
+    "02/sb_rises": (23, 29, 232),
+    "02/fig3_stored": (5, 5, 1000),
+    "03/omoe_beats_sb": (15, 20, 20),
+    "04/omoe_gap_grows": (27, 29, 232),
+    "04/sb_rises": (23, 29, 232),
+    "04/gates_diverge": (5, 5, 40),
+    "04/sb_gap_grows": (20, 29, 232),
+    "04/paper_regime_mmoe_best": (3, 3, 60),
+    "05/sb_ahead_at_10k": (39, 39, 195),
+    "06/healthy_gates_mix": (20, 20, 20),
+    "06/gate_init_polarised": (20, 20, 20),
+    "06/gate_init_costs_loss": (20, 20, 20),
+    "06/heavy_tail_gate_sharper": (18, 20, 20),
+    "06/heavy_tail_gate_polarises": (20, 20, 20),
+    "06/high_lr_polarised": (20, 20, 20),
+    "06/temperature_unpolarises": (20, 20, 20),
+    "06/temperature_lowers_loss": (20, 20, 20),
+    "06/log_transform_unpolarises": (18, 20, 20),
+    "06/log_transform_lowers_loss": (20, 20, 20),
+    "06/dropout_balance_stay_polarised": (20, 20, 20),
+    "07/raw_watch_time_gradient_dominates": (19, 20, 20),
+    "07/log_gradients_same_order": (17, 20, 20),
+    "07/log_watched_gradient_smallest": (20, 20, 20),
+    "07/log_beats_raw_watched_auc": (19, 20, 20),
+    "07/log_beats_raw_spearman": (7, 20, 20),
+    "07/log_beats_raw_watch_time_rmse": (19, 20, 20),
+    "07/log_beats_raw_rating_rmse": (20, 20, 20),
+    "07/hand_weights_help_rating": (20, 20, 20),
+    "07/hand_weights_spearman_below_log": (17, 20, 20),
+    "07/log_hand_close_to_equal": (15, 20, 20),
+    "07/log_uncertainty_close_to_equal": (12, 20, 20),
+    "07/uncertainty_weights_ordered": (17, 20, 20),
+    "08/mmoe_both_tasks_gain": (1, 20, 20),
+    "08/cgc_both_tasks_gain": (0, 20, 20),
+    "08/ple_both_tasks_gain": (13, 20, 20),
+    "08/stacked_mmoe_both_tasks_gain": (11, 20, 20),
+    "08/mmoe_no_seesaw": (17, 20, 20),
+    "08/cgc_no_seesaw": (13, 20, 20),
+    "08/ple_no_seesaw": (13, 20, 20),
+    "08/stacked_mmoe_no_seesaw": (11, 20, 20),
+    "08/ple_below_mmoe": (18, 20, 20),
+    "08/ple_below_cgc": (17, 20, 20),
+    "08/cgc_below_mmoe": (9, 20, 20),
+    "08/stacked_mmoe_below_mmoe": (16, 20, 20),
+    "09/clicked_rows_have_higher_pcvr": (20, 20, 20),
+    "09/bent_esmm_mean_below_half": (20, 20, 20),
+    "09/bent_esmm_worst_mae": (20, 20, 20),
+    "09/esmm_beats_naive_mae": (19, 20, 20),
+    "09/esmm_beats_naive_auc": (18, 20, 20),
+    "09/esmm_beats_mmoe_mae": (15, 20, 20),
+    "09/esmm_beats_mmoe_auc": (14, 20, 20),
+    "09/mmoe_beats_naive_mae": (18, 20, 20),
+    "09/mmoe_beats_naive_auc": (15, 20, 20),
+    "09/naive_mean_further_than_esmm": (13, 20, 20),
+    "10/income_auc_near_paper": (20, 20, 20),
+    "10/marital_auc_high": (20, 20, 20),
+    "10/income_auc_close": (20, 20, 20),
+    "10/mmoe_ge_shared_bottom": (6, 20, 20),
+    "10/mmoe_ge_omoe": (14, 20, 20),
+    "10/paper_ordering": (1, 20, 20),
+}
+
+
+def _seed_units(key: str) -> Callable[[], Units]:
+    """Evidence reader for a per-seed source: one unit per seed of ``data/claims/<key>.csv``."""
+
+    def units() -> Units:
+        from .checks import read_rows, seed_units
+
+        return seed_units(read_rows(key))
+
+    return units
+
+
+def _claim(notebook: str, name: str, statement: str, holds: Callable[[pd.DataFrame], bool],
+           evidence: Callable[[], Units] | None = None, source: str | None = None) -> Claim:
+    key = f"{notebook}/{name}"
+    if key not in RATES:
+        raise ValueError(f"`RATES` should state the rate of every claim. Received no rate for `{key}`")
+    if evidence is None:
+        if source is None:
+            raise ValueError(f"claim {key} needs `evidence` or `source`")
+        evidence = _seed_units(source)
+    return Claim(notebook, name, statement, lambda unit: bool(holds(unit)), evidence, RATES[key], source)
+
+
+def _by(unit: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``unit`` indexed by ``column`` (also when the notebook already set it as the index)."""
+    if column not in unit.columns and unit.index.name == column:
+        unit = unit.reset_index()
+    if column not in unit.columns:
+        raise ValueError(f"`unit` should have a {column!r} column. Received columns {list(unit.columns)}")
+    return unit.set_index(column)
+
+
+# ---- 01: the generator against the paper's Fig. 2 (no training) -------------------------------
+
+
+def _fig2_wide(unit: pd.DataFrame) -> pd.DataFrame:
+    """Index p; columns ``paper``, ``teaching`` (median label r) and ``fig2``.
+
+    Accepts the evidence rows (``preset, p, fig2, median``) or notebook 01's ``at_paper``.
+    """
+    if "preset" in unit.columns:
+        w = unit.pivot_table(index="p", columns="preset", values="median")
+        w["fig2"] = unit.groupby("p")["fig2"].first()
+        return w
+    return unit.rename(columns={"paper Fig. 2": "fig2"})
+
+
+def _fig2_close(u: pd.DataFrame) -> bool:
+    w = _fig2_wide(u)
+    return bool(((w["paper"] - w["fig2"]).abs() <= 0.05).all())
+
+
+def _fig2_above(u: pd.DataFrame) -> bool:
+    w = _fig2_wide(u)
+    below1 = w[w.index < 1]
+    return bool((below1["teaching"] > below1["fig2"]).all())
+
+
+NB01 = [
+    _claim("01", "paper_preset_matches_fig2", "the \"paper\" preset's median label r (100 draws of the constants) "
+           "is within 0.05 of every point read off Fig. 2", _fig2_close, source="01_fig2"),
+    _claim("01", "teaching_preset_above_fig2", "the \"teaching\" preset's median label r lies above Fig. 2 at "
+           "every p < 1", _fig2_above, source="01_fig2"),
+]
+
+
+# ---- 02, 04: the correlation lesson: live comparisons, p = 0.5 against p = 1 -------------------
 
 LESSON_CHECK = "calibration/correlation_lesson_check.csv"
 LESSON_CONFIG = "S15A2-u8-b128-s6000"  # the lesson setup's tag in the search
@@ -90,37 +257,57 @@ def _omoe_gap(m: pd.Series, p: str) -> float:
     return float((m[f"omoe_{p}"] - m[f"mmoe_{p}"]) / m[f"omoe_{p}"])
 
 
-def _lesson_blocks() -> list[tuple[str, pd.DataFrame]]:
+def _lesson_blocks() -> Units:
     path = DATA / LESSON_CHECK
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run scripts/check_correlation_lesson.py")
+        raise FileNotFoundError(f"{path} is missing: run `python -m mmoe_lab lesson check --first 240`")
     runs = pd.read_csv(path)
     runs = runs[runs["config"] == LESSON_CONFIG]
     return [(f"seeds {g['seed'].min()}-{g['seed'].max()}", g) for _, g in runs.groupby("block")]
 
 
-def _lesson_claim(name: str, statement: str, holds: Callable[[pd.Series], bool]) -> Claim:
-    return Claim("04", name, statement, lambda unit: bool(holds(_means(unit))), _lesson_blocks)
+def _lesson_stored_blocks() -> Units:
+    """Blocks of 8 seeds of the stored lesson study (``data/study/lesson``: the same setup, at
+    p = 0.5 and 1), seeds 8-199: seeds 0-7 are the block the notebooks train live."""
+    from .study import load_results
+    from .study_analysis import run_table
+
+    wide = run_table(load_results(DATA / "study" / "lesson")).xs(
+        ("teaching", "fresh"), level=["preset", "n_train"])
+    wide = wide[wide.index.get_level_values("correlation").isin([0.5, 1.0])]
+    runs = wide.stack().rename("test_loss").reset_index().rename(columns={"model": "arch"})
+    runs = runs[runs["seed"] >= 8]
+    return [(f"seeds {g['seed'].min()}-{g['seed'].max()}", g) for _, g in runs.groupby(runs["seed"] // 8)]
 
 
+def _lesson_loss_blocks() -> Units:
+    """The live check's blocks and the stored study's blocks: every 8-seed block with losses."""
+    return [*_lesson_blocks(), *_lesson_stored_blocks()]
+
+
+def _lesson_claim(notebook: str, name: str, statement: str, holds: Callable[[pd.Series], bool],
+                  evidence: Callable[[], Units] = _lesson_loss_blocks) -> Claim:
+    return _claim(notebook, name, statement, lambda unit: bool(holds(_means(unit))), evidence)
+
+
+_SB_RISES = "on 8-seed means, shared-bottom's test MSE is higher at p = 0.5 than at p = 1"
 LESSON_CLAIMS = [
-    _lesson_claim("omoe_gap_grows", "on 8-seed means, (OMoE − MMoE)/OMoE is positive at p = 0.5 and larger than at p = 1",
-                  lambda m: _omoe_gap(m, "0.5") > 0 and _omoe_gap(m, "0.5") > _omoe_gap(m, "1")),
-    _lesson_claim("sb_rises", "on 8-seed means, shared-bottom's test MSE is higher at p = 0.5 than at p = 1",
-                  lambda m: m["shared_bottom_0.5"] > m["shared_bottom_1"]),
-    _lesson_claim("gates_diverge", "on 8-seed means, MMoE's gate JSD between the tasks is larger at p = 0.5 than at p = 1",
-                  lambda m: m["jsd_0.5"] > m["jsd_1"]),
-    _lesson_claim("sb_gap_grows", "on 8-seed means, SB − MMoE is larger at p = 0.5 than at p = 1",
+    _lesson_claim("04", "omoe_gap_grows", "on 8-seed means, (OMoE − MMoE)/OMoE is positive at p = 0.5 and larger "
+                  "than at p = 1", lambda m: _omoe_gap(m, "0.5") > 0 and _omoe_gap(m, "0.5") > _omoe_gap(m, "1")),
+    _lesson_claim("04", "sb_rises", _SB_RISES, lambda m: m["shared_bottom_0.5"] > m["shared_bottom_1"]),
+    _lesson_claim("04", "gates_diverge", "on 8-seed means, MMoE's gate JSD between the tasks is larger at p = 0.5 "
+                  "than at p = 1", lambda m: m["jsd_0.5"] > m["jsd_1"], _lesson_blocks),  # JSD: live check only
+    _lesson_claim("04", "sb_gap_grows", "on 8-seed means, SB − MMoE is larger at p = 0.5 than at p = 1",
                   lambda m: m["shared_bottom_0.5"] - m["mmoe_0.5"] > m["shared_bottom_1"] - m["mmoe_1"]),
+    # notebook 02 makes the shared-bottom claim on its own Fig. 3 cell as well
+    _lesson_claim("02", "sb_rises", _SB_RISES, lambda m: m["shared_bottom_0.5"] > m["shared_bottom_1"]),
 ]
-# notebook 02 asserts the shared-bottom claim on its own Fig. 3 cell as well
-LESSON_CLAIMS.append(Claim("02", "sb_rises", LESSON_CLAIMS[1].statement, LESSON_CLAIMS[1].holds, _lesson_blocks))
 
 
-# ---- stored studies (02, 04): sets of seeds ----------------------------------------------------
+# ---- 02, 04, 05: stored studies (sets and blocks of seeds) -------------------------------------
 
 
-def _fig3_sets() -> list[tuple[str, pd.DataFrame]]:
+def _fig3_sets() -> Units:
     from .study import load_results, run_table
 
     wide = (run_table(load_results(DATA / "study" / "fig3_seed_sets"))["shared_bottom"]
@@ -128,7 +315,7 @@ def _fig3_sets() -> list[tuple[str, pd.DataFrame]]:
     return [(f"seeds {k * 200}-{k * 200 + 199}", g) for k, g in wide.groupby(np.asarray(wide.index) // 200)]
 
 
-def _paper_regime_sets() -> list[tuple[str, pd.DataFrame]]:
+def _paper_regime_sets() -> Units:
     from .study import load_results, run_table
 
     runs = run_table(load_results(DATA / "study" / "paper_regime")).xs(
@@ -136,16 +323,229 @@ def _paper_regime_sets() -> list[tuple[str, pd.DataFrame]]:
     return [(f"seeds {k * 20}-{k * 20 + 19}", g) for k, g in runs.groupby(np.asarray(runs.index) // 20)]
 
 
+def _nb05_blocks() -> Units:
+    """Blocks of 5 seeds of the stored 200-run study (paper preset, p = 0.5, 10k samples), except
+    seeds 0-4, which notebook 05 retrains live."""
+    from .study import load_results, run_table
+
+    g = run_table(load_results(DATA / "study" / "budget")).xs(
+        ("paper", "10000", 0.5), level=["preset", "n_train", "correlation"]).sort_index()
+    seeds = g.index.to_numpy()
+    return [(f"seeds {seeds[i]}-{seeds[i + 4]}", g.loc[seeds[i:i + 5]]) for i in range(5, len(seeds) - 4, 5)]
+
+
 STORED_CLAIMS = [
-    Claim("02", "fig3_stored", "on 200 seeds of the gentle preset (400 steps), the mean loss at p = 0.5 is above "
-          "both p = 0.9 and p = 1", lambda w: bool(w[0.5].mean() > w[0.9].mean() and w[0.5].mean() > w[1.0].mean()),
-          _fig3_sets),
-    Claim("04", "paper_regime_mmoe_best", "in the paper's regime at p = 0.5, MMoE has the lowest mean loss of the "
-          "three on a set of 20 seeds", lambda r: bool(r[["mmoe", "omoe", "shared_bottom"]].mean().idxmin() == "mmoe"),
-          _paper_regime_sets),
+    _claim("02", "fig3_stored", "on 200 seeds of the gentle preset (400 steps), the mean loss at p = 0.5 is above "
+           "both p = 0.9 and p = 1", lambda w: w[0.5].mean() > w[0.9].mean() and w[0.5].mean() > w[1.0].mean(),
+           _fig3_sets),
+    _claim("04", "paper_regime_mmoe_best", "in the paper's regime at p = 0.5, MMoE has the lowest mean loss of the "
+           "three on a set of 20 seeds", lambda r: r[["mmoe", "omoe", "shared_bottom"]].mean().idxmin() == "mmoe",
+           _paper_regime_sets),
+    _claim("05", "sb_ahead_at_10k", "on the \"paper\" preset at p = 0.5 with 10k samples (the study's 400 steps), "
+           "shared-bottom's 5-seed mean final test MSE is below MMoE's",
+           lambda b: b["shared_bottom"].mean() < b["mmoe"].mean(), _nb05_blocks),
 ]
 
-REGISTRY: list[Claim] = [*LESSON_CLAIMS, *STORED_CLAIMS]
+
+# ---- 03: shared-bottom against the one-gate MoE (live budget) ----------------------------------
+
+
+def _loss(unit: pd.DataFrame) -> pd.Series:
+    return _by(unit, "arch")["test_loss"]
+
+
+NB03 = [
+    _claim("03", "omoe_beats_sb", "at p = 0.5 (live budget) the one-gate MoE's test MSE is below shared-bottom's",
+           lambda u: _loss(u)["omoe"] < _loss(u)["shared_bottom"], source="03_guided"),
+]
+
+
+# ---- 06: gate collapse: causes and remedies (one seed's remedy table) --------------------------
+
+_COLLAPSE = {  # name -> key of mmoe_lab.collapse.CLAIMS (the statement)
+    "healthy_gates_mix": "healthy: no polarisation (<= 0.01), entropy >= 0.6",
+    "gate_init_polarised": "gate_init: polarised before and after training (>= 0.25)",
+    "gate_init_costs_loss": "gate_init: test loss above healthy",
+    "heavy_tail_gate_sharper": "heavy_tail: watch-time gate entropy >= 0.1 below watched gate",
+    "heavy_tail_gate_polarises": "heavy_tail: watch-time polarisation > healthy",
+    "high_lr_polarised": "high_lr: polarised after training (mean >= 0.2)",
+    "temperature_unpolarises": "temperature: polarisation <= 0.01 under gate_init and high_lr",
+    "temperature_lowers_loss": "temperature: lowers test loss under gate_init",
+    "log_transform_unpolarises": "log_transform: watch-time polarisation <= 0.01, entropy up >= 0.1",
+    "log_transform_lowers_loss": "log_transform: lowers watch-time loss (log scale)",
+    "dropout_balance_stay_polarised": "gate_dropout, balance_loss: gate_init stays polarised (>= 0.25)",
+}
+
+
+def _collapse_holds(key: str) -> Callable[[pd.DataFrame], bool]:
+    def holds(unit: pd.DataFrame) -> bool:
+        from .collapse import CLAIMS
+
+        return bool(CLAIMS[key](unit))
+
+    return holds
+
+
+NB06 = [_claim("06", name, key, _collapse_holds(key), source="06_remedy_table") for name, key in _COLLAPSE.items()]
+
+
+# ---- 07: mixed task types (one seed's five variants) -------------------------------------------
+
+
+def _variants(unit: pd.DataFrame) -> dict[str, pd.Series]:
+    rows = {f"{t}_{w}": r for (t, w), r in unit.set_index(["target", "weighting"]).iterrows()}
+    need = {"raw_equal", "raw_hand", "log_equal", "log_hand", "log_uncertainty"}
+    if not need <= set(rows):
+        raise ValueError(f"`unit` should hold the variants {sorted(need)}. Received {sorted(rows)}")
+    return rows
+
+
+_METRICS = ("watched_auc", "watch_time_spearman", "watch_time_rmse_log", "rating_rmse")
+
+
+def _close(a: pd.Series, b: pd.Series, tol: float = 0.02) -> bool:
+    return all(abs(a[m] - b[m]) <= tol for m in _METRICS)
+
+
+def _video(name: str, statement: str, test: Callable[[dict[str, pd.Series]], bool]) -> Claim:
+    return _claim("07", name, statement, lambda u: test(_variants(u)), source="07_video")
+
+
+NB07 = [
+    _video("raw_watch_time_gradient_dominates", "in seconds, the watch-time gradient on the shared weights is "
+           ">= 10x the rating's and >= 100x the watched task's",
+           lambda v: v["raw_equal"].grad_watch_time >= 10 * v["raw_equal"].grad_rating
+           and v["raw_equal"].grad_watch_time >= 100 * v["raw_equal"].grad_watched),
+    _video("log_gradients_same_order", "in log seconds, the watch-time gradient is within 2.5x of the rating's",
+           lambda v: v["log_equal"].grad_watch_time <= 2.5 * v["log_equal"].grad_rating
+           and v["log_equal"].grad_rating <= 2.5 * v["log_equal"].grad_watch_time),
+    _video("log_watched_gradient_smallest", "in log seconds, the watched task's gradient is the smallest",
+           lambda v: v["log_equal"].grad_watched < min(v["log_equal"].grad_watch_time, v["log_equal"].grad_rating)),
+    _video("log_beats_raw_watched_auc", "the log target beats seconds on watched AUC",
+           lambda v: v["log_equal"].watched_auc > v["raw_equal"].watched_auc),
+    _video("log_beats_raw_spearman", "the log target beats seconds on watch-time Spearman",
+           lambda v: v["log_equal"].watch_time_spearman > v["raw_equal"].watch_time_spearman),
+    _video("log_beats_raw_watch_time_rmse", "the log target beats seconds on watch-time RMSE (log s)",
+           lambda v: v["log_equal"].watch_time_rmse_log < v["raw_equal"].watch_time_rmse_log),
+    _video("log_beats_raw_rating_rmse", "the log target beats seconds on rating RMSE",
+           lambda v: v["log_equal"].rating_rmse < v["raw_equal"].rating_rmse),
+    _video("hand_weights_help_rating", "in seconds, hand-set weights give a better rating RMSE than equal weights",
+           lambda v: v["raw_hand"].rating_rmse < v["raw_equal"].rating_rmse),
+    _video("hand_weights_spearman_below_log", "in seconds with hand-set weights, watch-time Spearman stays below "
+           "the log target's", lambda v: v["raw_hand"].watch_time_spearman < v["log_equal"].watch_time_spearman),
+    _video("log_hand_close_to_equal", "in log seconds, hand-set weights are within 0.02 of equal weights on all "
+           "four metrics", lambda v: _close(v["log_hand"], v["log_equal"])),
+    _video("log_uncertainty_close_to_equal", "in log seconds, uncertainty weights are within 0.02 of equal weights "
+           "on all four metrics", lambda v: _close(v["log_uncertainty"], v["log_equal"])),
+    _video("uncertainty_weights_ordered", "the learned uncertainty weights are ordered watched > rating > "
+           "watch time", lambda v: v["log_uncertainty"].w_watched > v["log_uncertainty"].w_rating
+           > v["log_uncertainty"].w_watch_time),
+]
+
+
+# ---- 08: beyond MMoE: gains over single-task baselines (one seed) ------------------------------
+
+_ARCH_NAMES = {"mmoe": "MMoE", "cgc": "CGC", "ple": "PLE", "stacked_mmoe": "stacked MMoE"}
+
+
+def _positive_gains(unit: pd.DataFrame, arch: str) -> int:
+    from .training import mtl_gain
+
+    unit = unit if "seed" in unit.columns else unit.assign(seed=0)
+    g = mtl_gain(unit)
+    return int((g.loc[g["arch"] == arch, "gain"] > 0).sum())
+
+
+def _mse_below(unit: pd.DataFrame, a: str, b: str) -> bool:
+    mse = unit.pivot_table(index="task", columns="arch", values="mse")
+    return bool((mse[a] < mse[b]).all())
+
+
+def _both_gain(arch: str) -> Callable[[pd.DataFrame], bool]:
+    return lambda u: _positive_gains(u, arch) == 2
+
+
+def _no_seesaw(arch: str) -> Callable[[pd.DataFrame], bool]:
+    return lambda u: _positive_gains(u, arch) != 1
+
+
+def _below(a: str, b: str) -> Callable[[pd.DataFrame], bool]:
+    return lambda u: _mse_below(u, a, b)
+
+
+NB08 = [
+    *[_claim("08", f"{arch}_both_tasks_gain", f"{label} beats its single-task baselines on both tasks",
+             _both_gain(arch), source="08_extraction") for arch, label in _ARCH_NAMES.items()],
+    *[_claim("08", f"{arch}_no_seesaw", f"{label} shows no seesaw (not one task gaining while the other loses)",
+             _no_seesaw(arch), source="08_extraction") for arch, label in _ARCH_NAMES.items()],
+    *[_claim("08", f"{a}_below_{b}", f"{_ARCH_NAMES[a]}'s test MSE is below {_ARCH_NAMES[b]}'s on both tasks",
+             _below(a, b), source="08_extraction")
+      for a, b in (("ple", "mmoe"), ("ple", "cgc"), ("cgc", "mmoe"), ("stacked_mmoe", "mmoe"))],
+]
+
+
+# ---- 09: ESMM against MMoE on a funnel (one seed) ----------------------------------------------
+
+
+def _funnel(name: str, statement: str, test: Callable[[pd.DataFrame], bool]) -> Claim:
+    return _claim("09", name, statement, lambda u: test(_by(u, "model")), source="09_funnel")
+
+
+def _mean_error(r: pd.DataFrame, model: str) -> float:
+    return float(abs(r.loc[model, "cvr_mean_pred"] - r.loc[model, "cvr_mean_true"]))
+
+
+NB09 = [
+    _claim("09", "clicked_rows_have_higher_pcvr", "clicked impressions have a higher mean true pCVR than all "
+           "impressions (selection bias; numpy only)", lambda u: (u["p_cvr_clicked"] > u["p_cvr_all"]).all(),
+           source="09_selection"),
+    _funnel("bent_esmm_mean_below_half", "bent ESMM's mean pCVR is below half the true mean CVR",
+            lambda r: r.loc["esmm_bent", "cvr_mean_pred"] < 0.5 * r.loc["esmm_bent", "cvr_mean_true"]),
+    _funnel("bent_esmm_worst_mae", "bent ESMM has the largest pCVR MAE of the four",
+            lambda r: r.loc["esmm_bent", "cvr_mae"] > r["cvr_mae"].drop("esmm_bent").max()),
+    _funnel("esmm_beats_naive_mae", "ESMM beats the clicked-only model on pCVR MAE over all impressions",
+            lambda r: r.loc["esmm", "cvr_mae"] < r.loc["naive_cvr", "cvr_mae"]),
+    _funnel("esmm_beats_naive_auc", "ESMM beats the clicked-only model on pCVR AUC over all impressions",
+            lambda r: r.loc["esmm", "cvr_auc_all"] > r.loc["naive_cvr", "cvr_auc_all"]),
+    _funnel("esmm_beats_mmoe_mae", "ESMM beats MMoE on pCVR MAE",
+            lambda r: r.loc["esmm", "cvr_mae"] < r.loc["mmoe", "cvr_mae"]),
+    _funnel("esmm_beats_mmoe_auc", "ESMM beats MMoE on pCVR AUC over all impressions",
+            lambda r: r.loc["esmm", "cvr_auc_all"] > r.loc["mmoe", "cvr_auc_all"]),
+    _funnel("mmoe_beats_naive_mae", "MMoE beats the clicked-only model on pCVR MAE",
+            lambda r: r.loc["mmoe", "cvr_mae"] < r.loc["naive_cvr", "cvr_mae"]),
+    _funnel("mmoe_beats_naive_auc", "MMoE beats the clicked-only model on pCVR AUC over all impressions",
+            lambda r: r.loc["mmoe", "cvr_auc_all"] > r.loc["naive_cvr", "cvr_auc_all"]),
+    _funnel("naive_mean_further_than_esmm", "the clicked-only model's mean pCVR is further from the true mean "
+            "than ESMM's", lambda r: _mean_error(r, "naive_cvr") > _mean_error(r, "esmm")),
+]
+
+
+# ---- 10: census-income (one seed: 20,000 rows, 4 epochs) ---------------------------------------
+
+
+def _census(name: str, statement: str, test: Callable[[pd.DataFrame], bool]) -> Claim:
+    return _claim("10", name, statement, lambda u: test(_by(u, "model")), source="10_census")
+
+
+NB10 = [
+    _census("income_auc_near_paper", "every model's income AUC is between 0.92 and 0.95 (the paper: 0.93-0.94)",
+            lambda t: t["income AUC"].between(0.92, 0.95).all()),
+    _census("marital_auc_high", "every model's marital-status AUC is above 0.98",
+            lambda t: (t["marital AUC"] > 0.98).all()),
+    _census("income_auc_close", "the three income AUCs are within 0.015 of each other",
+            lambda t: t["income AUC"].max() - t["income AUC"].min() < 0.015),
+    _census("mmoe_ge_shared_bottom", "MMoE's income AUC is at least shared-bottom's",
+            lambda t: t.loc["mmoe", "income AUC"] >= t.loc["shared_bottom", "income AUC"]),
+    _census("mmoe_ge_omoe", "MMoE's income AUC is at least OMoE's",
+            lambda t: t.loc["mmoe", "income AUC"] >= t.loc["omoe", "income AUC"]),
+    _census("paper_ordering", "the paper's ordering on income AUC: MMoE >= OMoE >= shared-bottom",
+            lambda t: t.loc["mmoe", "income AUC"] >= t.loc["omoe", "income AUC"] >= t.loc["shared_bottom", "income AUC"]),
+]
+
+REGISTRY: list[Claim] = [*NB01, *LESSON_CLAIMS, *STORED_CLAIMS, *NB03, *NB06, *NB07, *NB08, *NB09, *NB10]
+
+
+# ---- evaluating and asserting ------------------------------------------------------------------
 
 
 def get(notebook: str, name: str) -> Claim:
@@ -153,63 +553,145 @@ def get(notebook: str, name: str) -> Claim:
     for c in REGISTRY:
         if c.notebook == notebook and c.name == name:
             return c
-    known = [f"{c.notebook}/{c.name}" for c in REGISTRY]
-    raise ValueError(f"no claim {notebook}/{name}; known: {known}")
+    known = [f"{c.notebook}/{c.name}" for c in REGISTRY if c.notebook == notebook] or [f"{c.notebook}/{c.name}" for c
+                                                                                        in REGISTRY]
+    raise ValueError(f"`notebook/name` should be a registered claim. Received: `{notebook}/{name}`; known: {known}")
 
 
-def evaluate(claim: Claim) -> dict[str, object]:
-    """Run ``claim`` on every stored unit of its evidence.
+def _seeds_of(unit: pd.DataFrame) -> set[int]:
+    seeds = unit["seed"] if "seed" in unit.columns else unit.index.get_level_values(0)
+    return {int(s) for s in pd.unique(seeds)}
+
+
+def _ranges(seeds: set[int]) -> str:
+    """``{1, 2, 3, 7}`` -> ``"seeds 1-3, 7"``."""
+    out: list[str] = []
+    run: list[int] = []
+    for s in sorted(seeds):
+        if run and s != run[-1] + 1:
+            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+            run = []
+        run.append(s)
+    if run:
+        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return "seeds " + ", ".join(out)
+
+
+def evaluate(claim: Claim, units: Units | None = None) -> dict[str, object]:
+    """Run ``claim`` on every unit of its stored evidence (or on ``units``).
 
     Returns:
-        dict with ``notebook``, ``name``, ``held``, ``units``, ``checked_on`` (the units'
-        labels), ``assertable`` (held on every unit and on at least five) and ``statement``.
+        dict with ``notebook``, ``name``, ``held``, ``units``, ``seeds`` (how many the units
+        cover), ``checked_on`` (their seed ranges), ``stated`` (``"k/N"``), ``assertable`` (from
+        the stated rate), ``below`` (the rate here is below the stated one) and ``statement``.
     """
-    units = claim.evidence()
+    units = claim.evidence() if units is None else units
     results = [claim.holds(u) for _, u in units]
     held, n = int(sum(results)), len(results)
-    return {"notebook": claim.notebook, "name": claim.name, "held": held, "units": n,
-            "checked_on": ", ".join(label for label, _ in units), "assertable": held == n and n >= MIN_UNITS,
-            "statement": claim.statement}
+    seeds: set[int] = set().union(*(_seeds_of(u) for _, u in units)) if units else set()
+    k, of, _ = claim.rate
+    return {"notebook": claim.notebook, "name": claim.name, "held": held, "units": n, "seeds": len(seeds),
+            "checked_on": _ranges(seeds) if seeds else "-", "stated": f"{k}/{of}", "assertable": claim.assertable,
+            "below": n == 0 or held * of < k * n, "statement": claim.statement}
 
 
 def check(notebook: str, name: str, unit: pd.DataFrame) -> bool:
     """Assert a registered claim on a notebook's own runs.
 
-    Raises ``ValueError`` for an unknown claim or one whose stored evidence does not support an
-    assertion, and ``AssertionError`` (with the statement) when the claim fails on ``unit``.
-    Returns ``True`` when it holds.
+    Raises ``ValueError`` for an unknown claim or one whose stated rate does not allow an
+    assertion (use :func:`report`), and ``AssertionError`` (with the statement) when the claim
+    fails on ``unit``. Returns ``True`` when it holds.
     """
     claim = get(notebook, name)
-    ev = evaluate(claim)
-    if not ev["assertable"]:
-        raise ValueError(f"claim {notebook}/{name} held on {ev['held']} of {ev['units']} checked units: "
-                         "print it, do not assert it")
+    held, units, seeds = claim.rate
+    if not claim.assertable:
+        raise ValueError(f"claim {notebook}/{name} held on {held} of {units} checked units ({seeds} seeds): "
+                         "print it with claims.report(...), do not assert it")
     if not claim.holds(unit):
         raise AssertionError(f"claim {notebook}/{name} failed on this run: {claim.statement}")
     return True
 
 
-def table(notebook: str | None = None) -> pd.DataFrame:
-    """:func:`evaluate` for every registered claim (of one notebook), as a DataFrame."""
+def report(notebook: str, name: str, unit: pd.DataFrame | None = None) -> str:
+    """One line for a notebook to print: whether the claim holds on ``unit`` and its stated rate.
+
+    E.g. ``"ESMM beats MMoE on pCVR MAE: holds here; held on 11 of 20 other seeds (seeds 1-20)"``.
+    Without ``unit``, only the rate. Works for every claim, asserted or not.
+    """
+    claim = get(notebook, name)
+    held, units, seeds = claim.rate
+    covered = _ranges(set().union(*(_seeds_of(u) for _, u in claim.evidence())))
+    where = (f"{held} of {units} other seeds ({covered})" if units == seeds else
+             f"{held} of {units} sets of seeds ({covered}, {seeds} seeds)")
+    here = "" if unit is None else ("holds here; " if claim.holds(unit) else "does not hold here; ")
+    return f"{claim.statement}: {here}held on {where}"
+
+
+def table(notebook: str | None = None, fresh: dict[str, Units] | None = None) -> pd.DataFrame:
+    """:func:`evaluate` for every registered claim (of one notebook), as a DataFrame.
+
+    Args:
+        notebook: e.g. ``"07"``; ``None`` for all.
+        fresh: units per source key (fresh seeds) to use instead of the stored evidence.
+    """
     chosen = [c for c in REGISTRY if notebook is None or c.notebook == notebook]
     if not chosen:
-        raise ValueError(f"no claims registered for notebook {notebook!r}; "
-                         f"notebooks with claims: {sorted({c.notebook for c in REGISTRY})}")
-    return pd.DataFrame([evaluate(c) for c in chosen])
+        raise ValueError(f"`notebook` should be one of {sorted({c.notebook for c in REGISTRY})}. "
+                         f"Received: `notebook={notebook!r}`")
+    fresh = fresh or {}
+    rows = []
+    for c in chosen:
+        row = evaluate(c, fresh.get(c.source) if c.source in fresh else None)
+        row["on"] = "fresh" if c.source in fresh else "stored"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _print(t: pd.DataFrame) -> None:
+    for _, r in t.iterrows():
+        flag = "assert" if r["assertable"] else "print "
+        status = "BELOW STATED RATE" if r["below"] else ""
+        held = f"holds on {r['held']} of {r['units']}"
+        print(f"{r['notebook']}/{r['name']:<34} {held:<18} stated {r['stated']:<6} {flag} {r['on']:<6} "
+              f"{r['checked_on']} {status}")
+    below = t[t["below"]]
+    print(f"\n{len(t)} claims, {int(t['assertable'].sum())} asserted, {len(t) - int(t['assertable'].sum())} printed; "
+          f"{len(below)} below the stated rate" + (": " + ", ".join(below["notebook"] + "/" + below["name"])
+                                                    if len(below) else ""))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mmoe_lab claims [NN] [--seeds K] [--first S] [--save] [--from-csv]``; 1 if a claim falls
+    below its stated rate."""
     ap = argparse.ArgumentParser(prog="python -m mmoe_lab claims",
-                                 description="Every registered claim with the rate at which it held on stored evidence.")
-    ap.add_argument("--notebook", help="only this notebook's claims (e.g. 04)")
+                                 description="Every registered claim with the rate at which it held; exits 1 when "
+                                             "one falls below its stated rate.")
+    ap.add_argument("notebook", nargs="?", help="only this notebook's claims (e.g. 07)")
+    ap.add_argument("--notebook", dest="notebook_opt", help=argparse.SUPPRESS)
+    ap.add_argument("--from-csv", action="store_true", help="re-evaluate the stored evidence (no training)")
+    ap.add_argument("--seeds", type=int, default=20, help="fresh seeds to run (default 20)")
+    ap.add_argument("--first", type=int, default=1000, help="first fresh seed (default 1000)")
+    ap.add_argument("--save", action="store_true", help="merge the fresh rows into data/claims/")
     args = ap.parse_args(list(argv) if argv is not None else None)
-    t = table(args.notebook)
-    with pd.option_context("display.width", 160, "display.max_colwidth", 90):
-        for _, r in t.iterrows():
-            flag = "assert" if r["assertable"] else "print "
-            print(f"{r['notebook']}/{r['name']:<24} {r['held']:>2}/{r['units']:<2} {flag}  {r['statement']}")
-            print(f"{'':>28} checked on {r['checked_on']}")
-    return 0
+    notebook = args.notebook or args.notebook_opt
+    if notebook is not None and notebook.isdigit():
+        notebook = notebook.zfill(2)
+    if args.seeds < 1:
+        ap.error(f"`--seeds` should be at least 1. Received: `--seeds={args.seeds}`")
+    fresh: dict[str, Units] = {}
+    if not args.from_csv:
+        import mmoe_lab
+
+        from .checks import collect, seed_units
+
+        mmoe_lab.setup_notebook(style=False)
+        sources = sorted({c.source for c in REGISTRY if c.source and (notebook is None or c.notebook == notebook)})
+        seeds = list(range(args.first, args.first + args.seeds))
+        for key in sources:
+            fresh[key] = seed_units(collect(key, seeds, save=args.save))
+    t = table(notebook, fresh)
+    _print(t)
+    return 1 if t["below"].any() else 0
 
 
 if __name__ == "__main__":

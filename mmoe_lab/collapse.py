@@ -27,7 +27,7 @@ the binary task's. The last two only change the ``heavy_tail`` scenario.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -270,7 +270,7 @@ def result_row(res: dict[str, Any]) -> dict[str, Any]:
 
 
 def remedy_table(
-    plan: dict[str, Sequence[str]],
+    plan: Mapping[str, Sequence[str]],
     seeds: Sequence[int] = (0,),
     strength: float = 1.0,
     config: LabConfig | None = None,
@@ -297,7 +297,8 @@ def remedy_table(
     return pd.DataFrame(rows)
 
 
-#: The remedy table notebook 06 shows (precomputed over seeds by ``scripts/check_collapse_claims.py``).
+#: The remedy table notebook 06 shows (precomputed over seeds 0-4 by :func:`remedy_table`; the claims
+#: on other seeds are in :mod:`mmoe_lab.claims`, ``python -m mmoe_lab claims 06``).
 TABLE_PLAN: dict[str, list[str]] = {
     "healthy": ["none"],
     "gate_init": ["none", "temperature", "gate_dropout", "balance_loss"],

@@ -279,18 +279,23 @@ def _extract_census_files(archive: Path, target: Path) -> list[str]:
         fileobj.seek(0)
         with tarfile.open(fileobj=fileobj, mode="r:*") as tf:
             for member in tf.getmembers():
-                if member.isfile():
-                    handle(member.name, tf.extractfile(member).read())
+                extracted = tf.extractfile(member) if member.isfile() else None
+                if extracted is not None:
+                    handle(member.name, extracted.read())
 
     with open(archive, "rb") as fh:
         walk(io.BytesIO(fh.read()))
     return sorted(set(written))
 
 
+def _urlretrieve(url: str, dest: Path) -> None:
+    urllib.request.urlretrieve(url, dest)  # noqa: S310
+
+
 def _download(target: Path, url: str, fetch: Callable[[str, Path], None] | None = None) -> None:
     """Fetch the UCI archive into ``target`` and extract both splits there."""
     target.mkdir(parents=True, exist_ok=True)
-    fetch = fetch or (lambda u, dest: urllib.request.urlretrieve(u, dest))  # noqa: S310
+    fetch = fetch or _urlretrieve
     with tempfile.TemporaryDirectory(dir=target) as tmp:
         archive = Path(tmp) / "census-income-kdd.zip"
         try:
@@ -363,8 +368,12 @@ def load_census_income(
     folder, how = _resolve_dir(data_dir)
     train_name, train_rows = CENSUS_FILES["train"]
     test_name, test_rows = CENSUS_FILES["test"]
+    origin = {"$MMOE_LAB_DATA_DIR": "read from the folder that $MMOE_LAB_DATA_DIR names",
+              "the cache folder": "read from the kit's cache folder",
+              "the `data_dir` argument": "read from the folder given as `data_dir`"}[how]
     if download and not (folder / train_name).is_file():
         _download(folder, url, _fetch)
+        origin = f"downloaded from the UCI repository ({how})"
     has_train, has_test = (folder / train_name).is_file(), (folder / test_name).is_file()
     if not has_test:
         what = "neither file" if not has_train else f"{train_name} but not {test_name}"
@@ -375,11 +384,11 @@ def load_census_income(
     test = read_census_file(folder / test_name, test_rows)
     if has_train:
         train = read_census_file(folder / train_name, train_rows)
-        note = (f"official split: {train_name} ({len(train):,} rows) for training, "
+        note = (f"{origin}; official split: {train_name} ({len(train):,} rows) for training, "
                 f"{test_name} ({len(test):,} rows) for testing")
         return CensusData(train, test, "full", note)
     train, test = _split(test, test_fraction, split_seed)
-    note = (f"only {test_name} was found: its {test_rows:,} rows were split here into "
+    note = (f"{origin}; only {test_name} was found: its {test_rows:,} rows were split here into "
             f"{len(train):,} train and {len(test):,} test rows (seed {split_seed}); "
             f"the paper trains on the {train_rows:,}-row {train_name}")
     return CensusData(train, test, "test_only", note)

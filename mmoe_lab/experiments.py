@@ -3,7 +3,7 @@
 This module holds the one training routine every notebook, test and script shares
 (:func:`train_and_evaluate`) and the live-budget comparison of the three architectures
 (:func:`compare_architectures`). :data:`LIVE_BUDGET` is the calibrated budget a live
-notebook cell can afford; ``scripts/calibrate.py`` measured it (``data/calibration/``).
+notebook cell can afford; ``python -m mmoe_lab calibrate`` measured it (``data/calibration/``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from ._validate import check_choice
 from .backend import set_random_seed
 from .models import ARCHITECTURES, build_model, learning_rate_schedule
 from .synthetic import TaskGenerator
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 #: The budget a live notebook cell can afford on 2 CPU cores (≤ ~15 s per model), calibrated
-#: with ``scripts/calibrate.py`` (every configuration tried is in
+#: with ``python -m mmoe_lab calibrate`` (every configuration tried is in
 #: ``data/calibration/teaching_search.csv``; tables also in
 #: :func:`mmoe_lab.synthetic.make_correlated_tasks`).
 #:
@@ -68,9 +69,9 @@ LIVE_BUDGET: dict[str, Any] = {
 
 
 #: The correlation lesson's live setup: the defaults of :func:`compare_over_seeds`. Chosen by
-#: ``scripts/search_correlation_lesson.py`` (every configuration tried, failures included, is in
+#: ``python -m mmoe_lab lesson search`` (every configuration tried, failures included, is in
 #: ``data/calibration/correlation_search.csv``) on search seeds 100-131, and checked on seeds
-#: 240-279, which the search never used (``scripts/check_correlation_lesson.py``, results in
+#: 240-279, which the search never used (``python -m mmoe_lab lesson check``, results in
 #: ``data/calibration/``): on each of the 5 blocks of 8 seeds, p = 0.5 against p = 1 gave a
 #: larger one-gate-MoE gap, a higher shared-bottom loss, a larger MMoE gate divergence and a
 #: larger SB − MMoE.
@@ -365,8 +366,7 @@ def compare_over_seeds(
     """
     from .replicas import train_replicas
 
-    if setup not in SETUPS:
-        raise ValueError(f"`setup` should be one of {sorted(SETUPS)}. Received: setup={setup!r}")
+    check_choice("setup", setup, sorted(SETUPS))
     base = SETUPS[setup]
     unknown = set(budget) - set(base["budget"])
     if unknown:

@@ -16,18 +16,9 @@ from typing import Any
 import keras
 from keras import ops
 
+from ._validate import check_int, check_number, invalid
+
 __all__ = ["MMoE", "CGC", "UncertaintyWeighting", "expert_forward", "gate_forward", "mix_experts", "block_initializer"]
-
-
-def _int_at_least(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        kind = "a positive" if minimum == 1 else "a non-negative" if minimum == 0 else f"an >= {minimum}"
-        raise ValueError(f"`{name}` should be {kind} integer. Received: `{name}={value!r}`")
-    return value
-
-
-def _positive_int(name: str, value: Any) -> int:
-    return _int_at_least(name, value, 1)
 
 
 @keras.saving.register_keras_serializable(package="mmoe_lab")
@@ -106,31 +97,17 @@ class MMoE(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.num_experts = _positive_int("num_experts", num_experts)
-        self.expert_units = _positive_int("expert_units", expert_units)
-        self.num_tasks = _positive_int("num_tasks", num_tasks)
+        self.num_experts = check_int("num_experts", num_experts)
+        self.expert_units = check_int("expert_units", expert_units)
+        self.num_tasks = check_int("num_tasks", num_tasks)
         if num_gates is None:
             num_gates = num_tasks
         if num_gates not in (1, num_tasks):
-            raise ValueError(
-                f"`num_gates` should be 1 (OMoE) or num_tasks={num_tasks} (MMoE). "
-                f"Received: `num_gates={num_gates!r}`"
-            )
-        self.num_gates = num_gates
-        if not isinstance(gate_temperature, (int, float)) or not gate_temperature > 0:
-            raise ValueError(
-                f"`gate_temperature` should be a positive number. Received: `gate_temperature={gate_temperature!r}`"
-            )
-        if not isinstance(gate_dropout, (int, float)) or not 0 <= gate_dropout < 1:
-            raise ValueError(f"`gate_dropout` should be in [0, 1). Received: `gate_dropout={gate_dropout!r}`")
-        if not isinstance(balance_loss_weight, (int, float)) or not balance_loss_weight >= 0:
-            raise ValueError(
-                "`balance_loss_weight` should be non-negative. "
-                f"Received: `balance_loss_weight={balance_loss_weight!r}`"
-            )
-        self.gate_temperature = float(gate_temperature)
-        self.gate_dropout = float(gate_dropout)
-        self.balance_loss_weight = float(balance_loss_weight)
+            raise invalid("num_gates", f"1 (OMoE) or num_tasks={num_tasks} (MMoE)", num_gates)
+        self.num_gates = int(num_gates)
+        self.gate_temperature = check_number("gate_temperature", gate_temperature, 0, lo_open=True)
+        self.gate_dropout = check_number("gate_dropout", gate_dropout, 0, 1, hi_open=True)
+        self.balance_loss_weight = check_number("balance_loss_weight", balance_loss_weight, 0)
         self.return_gates = bool(return_gates)
         self.expert_activation = keras.activations.get(expert_activation)
         self.expert_initializer = keras.initializers.get(expert_initializer)
@@ -328,10 +305,6 @@ def mix_experts(gates, experts):
     return ops.matmul(gates, experts)
 
 
-def _non_negative_int(name: str, value: Any) -> int:
-    return _int_at_least(name, value, 0)
-
-
 @keras.saving.register_keras_serializable(package="mmoe_lab")
 class CGC(keras.layers.Layer):
     """Customized Gate Control: shared plus task-specific experts (Tang et al., RecSys 2020).
@@ -402,22 +375,18 @@ class CGC(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.num_tasks = _positive_int("num_tasks", num_tasks)
-        self.num_shared_experts = _non_negative_int("num_shared_experts", num_shared_experts)
-        self.num_specific_experts = _non_negative_int("num_specific_experts", num_specific_experts)
+        self.num_tasks = check_int("num_tasks", num_tasks)
+        self.num_shared_experts = check_int("num_shared_experts", num_shared_experts, 0)
+        self.num_specific_experts = check_int("num_specific_experts", num_specific_experts, 0)
         if self.num_shared_experts + self.num_specific_experts < 1:
             raise ValueError(
                 "Each task gate needs at least one expert: `num_shared_experts + num_specific_experts` "
                 f"should be >= 1. Received: num_shared_experts={num_shared_experts}, "
                 f"num_specific_experts={num_specific_experts}"
             )
-        self.expert_units = _positive_int("expert_units", expert_units)
-        if not isinstance(gate_temperature, (int, float)) or not gate_temperature > 0:
-            raise ValueError(
-                f"`gate_temperature` should be a positive number. Received: `gate_temperature={gate_temperature!r}`"
-            )
+        self.expert_units = check_int("expert_units", expert_units)
+        self.gate_temperature = check_number("gate_temperature", gate_temperature, 0, lo_open=True)
         self.shared_output = bool(shared_output)
-        self.gate_temperature = float(gate_temperature)
         self.return_gates = bool(return_gates)
         self.expert_activation = keras.activations.get(expert_activation)
         self.expert_initializer = keras.initializers.get(expert_initializer)
@@ -563,16 +532,9 @@ class UncertaintyWeighting(keras.layers.Layer):
         super().__init__(**kwargs)
         kinds = list(task_kinds) if isinstance(task_kinds, (list, tuple)) else None
         if not kinds or any(k not in _UW_KINDS for k in kinds):
-            raise ValueError(
-                f"`task_kinds` should be a non-empty list of {_UW_KINDS}. Received: task_kinds={task_kinds!r}"
-            )
-        if isinstance(initial_log_variance, bool) or not isinstance(initial_log_variance, (int, float)):
-            raise ValueError(
-                "`initial_log_variance` should be a real number. "
-                f"Received: initial_log_variance={initial_log_variance!r}"
-            )
+            raise invalid("task_kinds", f"a non-empty list of {_UW_KINDS}", task_kinds)
         self.task_kinds = kinds
-        self.initial_log_variance = float(initial_log_variance)
+        self.initial_log_variance = check_number("initial_log_variance", initial_log_variance)
         self.factors = [0.5 if k == "regression" else 1.0 for k in kinds]
         self.log_vars = self.add_weight(
             name="log_vars", shape=(len(kinds),),

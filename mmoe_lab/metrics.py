@@ -161,7 +161,10 @@ def task_gradient_norms(model: keras.Model, x: Any, y: Mapping[str, Any], tasks:
     variables = list(variables)
     out = {}
     for t in tasks:
-        out[t.name] = gradient_norm(model, variables, lambda pred, t=t: task_losses(y, pred, [t])[0], x)
+        def loss(pred: Any, t: TaskSpec = t) -> Any:
+            return task_losses(y, pred, [t])[0]
+
+        out[t.name] = gradient_norm(model, variables, loss, x)
     return out
 
 

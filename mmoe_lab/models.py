@@ -19,13 +19,13 @@ here (see ``_MOVED``).
 from __future__ import annotations
 
 import importlib
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import keras
 
+from ._validate import check_choice, check_int, check_number, invalid
 from .layers import CGC, MMoE
 
 __all__ = [
@@ -67,11 +67,9 @@ class TaskSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise ValueError(f"`name` should be an identifier-like string. Received: name={self.name!r}")
-        if self.kind not in _KINDS:
-            raise ValueError(f"`kind` should be one of {_KINDS}. Received: kind={self.kind!r}")
-        if not self.loss_weight >= 0:
-            raise ValueError(f"`loss_weight` should be >= 0. Received: loss_weight={self.loss_weight!r}")
+            raise invalid("name", "an identifier-like string", self.name)
+        check_choice("kind", self.kind, _KINDS)
+        check_number("loss_weight", self.loss_weight, 0)
 
     def loss(self) -> str:
         """The Keras loss of this task: ``"mse"`` or ``"binary_crossentropy"``."""
@@ -86,19 +84,14 @@ class TaskSpec:
 
 def regression_tasks(n_tasks: int = 2) -> list[TaskSpec]:
     """``n_tasks`` regression tasks named ``task_0, task_1, ...`` (the synthetic benchmark)."""
-    _check_positive_int("n_tasks", n_tasks)
+    check_int("n_tasks", n_tasks)
     return [TaskSpec(f"task_{i}") for i in range(n_tasks)]
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"`{name}` should be a positive int. Received: {name}={value!r}")
 
 
 def _check_tasks(tasks: Sequence[TaskSpec]) -> list[TaskSpec]:
     tasks = list(tasks)
     if not tasks or not all(isinstance(t, TaskSpec) for t in tasks):
-        raise ValueError(f"`tasks` should be a non-empty list of TaskSpec. Received: tasks={tasks!r}")
+        raise invalid("tasks", "a non-empty list of TaskSpec", tasks)
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise ValueError(f"task names should be unique. Received: {names}")
@@ -118,9 +111,9 @@ def mixture_params(input_dim: int, n_tasks: int, num_experts: int, expert_units:
     """
     for name, value in (("input_dim", input_dim), ("n_tasks", n_tasks), ("num_experts", num_experts),
                         ("expert_units", expert_units), ("tower_units", tower_units)):
-        _check_positive_int(name, value)
+        check_int(name, value)
     if num_gates is not None:
-        _check_positive_int("num_gates", num_gates)
+        check_int("num_gates", num_gates)
     g = n_tasks if num_gates is None else num_gates
     experts = num_experts * (input_dim * expert_units + expert_units)
     gates = g * (input_dim * num_experts + num_experts)
@@ -150,8 +143,7 @@ def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int
             single run's final loss reflects the architecture more than its last steps' noise).
         total_steps: training steps of the run (the decay length of ``"cosine"``).
     """
-    if schedule not in ("constant", "cosine"):
-        raise ValueError(f"`lr_schedule` should be 'constant' or 'cosine'. Received: lr_schedule={schedule!r}")
+    check_choice("lr_schedule", schedule, ("constant", "cosine"))
     if schedule == "cosine":
         return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=0.01)
     return learning_rate
@@ -210,8 +202,7 @@ def build_model(
         a Keras model with input ``(batch, d)`` named ``"features"`` and a dict of outputs
         ``{task.name: (batch, 1)}``.
     """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"`arch` should be one of {ARCHITECTURES}. Received: arch={arch!r}")
+    check_choice("arch", arch, ARCHITECTURES)
     tasks = regression_tasks(tasks) if isinstance(tasks, int) else _check_tasks(tasks)
     if return_gates and arch == "shared_bottom":
         raise ValueError("`return_gates=True` needs a mixture model ('omoe' or 'mmoe'). Received: arch='shared_bottom'")
@@ -279,10 +270,8 @@ def build_extraction_model(
         a Keras model with input ``"features"`` ``(batch, d)`` and outputs
         ``{task.name: (batch, 1)}`` (plus ``"gates"``).
     """
-    if arch not in EXTRACTION_ARCHITECTURES:
-        raise ValueError(f"`arch` should be one of {EXTRACTION_ARCHITECTURES}. Received: arch={arch!r}")
-    if isinstance(num_levels, bool) or not isinstance(num_levels, int) or num_levels < 1:
-        raise ValueError(f"`num_levels` should be a positive integer. Received: num_levels={num_levels!r}")
+    check_choice("arch", arch, EXTRACTION_ARCHITECTURES)
+    check_int("num_levels", num_levels)
     tasks = regression_tasks(tasks) if isinstance(tasks, int) else _check_tasks(tasks)
     n_tasks = len(tasks)
     levels = 1 if arch == "cgc" else num_levels
@@ -323,8 +312,8 @@ def extraction_gates(model: keras.Model, x: Any, level: int = -1) -> tuple[Any, 
     layers = [la for la in model.layers if isinstance(la, CGC)]
     if not layers:
         raise ValueError("`model` has no CGC layer; build it with build_extraction_model")
-    if isinstance(level, bool) or not isinstance(level, numbers.Integral) or not -len(layers) <= level < len(layers):
-        raise ValueError(f"`level` should be an int in [{-len(layers)}, {len(layers) - 1}]. Received: level={level!r}")
+    if check_int("level", level, None) not in range(-len(layers), len(layers)):
+        raise invalid("level", f"an integer in [{-len(layers)}, {len(layers) - 1}]", level)
     layer = layers[level]
     probe = keras.Model(model.inputs, layer.input)
     inputs = probe.predict(x, verbose=0, batch_size=4096)
@@ -365,8 +354,7 @@ def build_esmm(
         a model with input ``"features"`` and outputs ``{"ctr", "cvr", "ctcvr"}``, each
         ``(batch, 1)`` probabilities.
     """
-    if train_on not in ("ctcvr", "cvr"):
-        raise ValueError(f"`train_on` should be 'ctcvr' or 'cvr'. Received: train_on={train_on!r}")
+    check_choice("train_on", train_on, ("ctcvr", "cvr"))
     inputs = keras.Input((input_dim,), name="features")
     h = keras.layers.Dense(shared_units, activation="relu", name="shared_bottom")(inputs)
     heads = {}
@@ -406,11 +394,9 @@ def esmm_targets(click: Any, conversion: Any, train_on: str = "ctcvr") -> dict[s
     if click.shape != conversion.shape:
         raise ValueError(f"`click` and `conversion` should have the same shape. Received {click.shape}, {conversion.shape}")
     zeros = np.zeros_like(click)
-    if train_on == "ctcvr":
-        return {"ctr": click, "cvr": zeros, "ctcvr": conversion}
-    if train_on == "cvr":
+    if check_choice("train_on", train_on, ("ctcvr", "cvr")) == "cvr":
         return {"ctr": click, "cvr": conversion, "ctcvr": zeros}
-    raise ValueError(f"`train_on` should be 'ctcvr' or 'cvr'. Received: train_on={train_on!r}")
+    return {"ctr": click, "cvr": zeros, "ctcvr": conversion}
 
 
 # ---- names that moved out of this module ---------------------------------------------------------

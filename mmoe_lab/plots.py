@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from . import paper as _paper
 __all__ = [
     "set_style",
     # guided path
-    "PAPER_FIG2", "PAPER_FIG4", "ARCH_LABELS", "GAP_STYLE", "plot_gap_vs_p", "plot_loss_vs_p", "ARCH_COLORS", "figure_png", "png_width", "plot_task_vectors",
+    "PAPER_FIG2", "PAPER_FIG4", "ARCH_LABELS", "MORE_ARCH_LABELS", "task_label", "arch_label", "GAP_STYLE", "plot_gap_vs_p", "plot_loss_vs_p", "ARCH_COLORS", "figure_png", "png_width", "plot_task_vectors",
     "plot_label_scatter", "plot_label_scatter_grid", "plot_pearson_vs_spearman", "plot_fig2",
     "plot_loss_curves", "plot_gate_bars", "plot_gate_heatmaps", "plot_consultation",
     "plot_model_comparison", "plot_seed_curves",
@@ -55,6 +56,31 @@ PAPER_FIG4 = _paper.FIG4
 
 ARCH_LABELS: dict[str, str] = {"shared_bottom": "shared-bottom", "omoe": "one-gate MoE", "mmoe": "MMoE"}
 ARCH_COLORS: dict[str, str] = {"shared_bottom": "#7f7f7f", "omoe": "#1f77b4", "mmoe": "#d62728"}
+#: Display names of the architectures beyond the guided path (notebooks 07-10).
+MORE_ARCH_LABELS: dict[str, str] = {"cgc": "CGC", "ple": "PLE", "stacked_mmoe": "stacked MMoE",
+                                    "single_task": "single-task", "esmm": "ESMM"}
+
+
+def task_label(name: Any) -> str:
+    """How a figure names a task: the kit numbers tasks from 1, as the paper does.
+
+    Code names of the form ``task_0`` / ``task0`` / ``task 0`` become ``"task 1"``; a task-specific
+    expert ``task0_1`` becomes ``"task 1 · 1"`` (its own experts keep their 0-based index, like
+    every expert); named tasks (``"watched"``, ``"ctr"``) are returned as they are.
+    """
+    text = str(name)
+    m = re.fullmatch(r"task[ _]?(\d+)", text)
+    if m:
+        return f"task {int(m.group(1)) + 1}"
+    m = re.fullmatch(r"task[ _]?(\d+)_(\d+)", text)
+    if m:
+        return f"task {int(m.group(1)) + 1} · {m.group(2)}"
+    return text
+
+
+def arch_label(name: str) -> str:
+    """Display name of an architecture key (``"mmoe"`` → ``"MMoE"``); unknown keys unchanged."""
+    return {**ARCH_LABELS, **MORE_ARCH_LABELS}.get(name, name)
 
 
 def figure_png(fig: Figure, scale: float = 2.0) -> bytes:
@@ -238,7 +264,7 @@ def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: s
     """
     g = _as_array(gates, 3, "gates", "(batch, tasks, experts)")
     _, t, e = g.shape
-    names = list(task_names) if task_names is not None else [f"task {i}" for i in range(t)]
+    names = [task_label(n) for n in task_names] if task_names is not None else [f"task {i + 1}" for i in range(t)]
     if expert_names is not None and len(expert_names) != e:
         raise ValueError(f"`expert_names` should name the {e} experts. Received {len(expert_names)} names")
     if uniform is not None and not 0.0 < float(uniform) <= 1.0:
@@ -256,8 +282,8 @@ def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: s
     ax.axhline(level, color="k", lw=0.8, ls=":", label="uniform 1/E" if uniform is None else f"uniform {level:.3g}")
     ax.set(xticks=range(e), xlabel="expert", ylabel="gate weight (mean, 10–90%)", title=title or "")
     if expert_names is not None:
-        ax.set_xticklabels(list(expert_names), rotation=30 if max(len(str(n)) for n in expert_names) > 3 else 0,
-                           ha="right" if max(len(str(n)) for n in expert_names) > 3 else "center", fontsize=8)
+        ax.set_xticklabels([task_label(n) for n in expert_names], rotation=30 if max(len(str(n)) for n in expert_names) > 3 else 0,
+                           ha="right" if max(len(str(n)) for n in expert_names) > 3 else "center", fontsize=9)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     return fig
@@ -404,7 +430,7 @@ def plot_watch_time(watch_time: Any) -> Figure:
     axes[0].hist(t, bins=80, color="#1f77b4")
     axes[0].set(xlabel="watch time (s)", ylabel="count", title=f"raw: max {t.max():,.0f} s, median {np.median(t):.0f} s")
     axes[1].hist(np.log(t), bins=60, color="#d62728")
-    axes[1].set(xlabel="log watch time", title="log: close to a bell curve")
+    axes[1].set(xlabel="log(watch time / s)", ylabel="count", title="log: close to a bell curve")
     fig.tight_layout()
     return fig
 
@@ -446,9 +472,11 @@ def plot_mtl_gain(gains: Any, order: Sequence[str] | None = None) -> Figure:
     for ax, task in zip(axes[0], tasks, strict=True):
         sub = gains[gains["task"] == task]
         sns.barplot(data=sub, x="arch", y="gain", order=order, ax=ax, color="#9ecae1", errorbar=None)
-        sns.stripplot(data=sub, x="arch", y="gain", order=order, ax=ax, color="k", size=4, jitter=0.15)
+        if sub["seed"].nunique() > 1:  # one dot per seed; with one seed the bar says it all
+            sns.stripplot(data=sub, x="arch", y="gain", order=order, ax=ax, color="k", size=4, jitter=0.15)
         ax.axhline(0, color="k", lw=0.8)
-        ax.set(title=task, xlabel="", ylabel="MTL gain over single-task (%)")
+        ax.set(title=task_label(task), xlabel="", ylabel="MTL gain over single-task (%)")
+        ax.set_xticks(range(len(order)), [arch_label(a) for a in order])
         ax.tick_params(axis="x", rotation=20)
     fig.tight_layout()
     return fig
@@ -490,7 +518,7 @@ def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
         comparison: DataFrame indexed by arch with ``income AUC (ours)``, ``income mean (paper)``
             and ``income best (paper)``, as from :func:`mmoe_lab.features.paper_comparison`.
         seeds: optional DataFrame with columns ``model`` and ``income AUC`` (one row per seed and
-            arch) drawn as dots, e.g. the output of ``scripts/census_seed_check.py``.
+            arch) drawn as dots, e.g. ``data/claims/10_census.csv`` (``python -m mmoe_lab claims 10``).
     """
     need = {"income AUC (ours)", "income mean (paper)", "income best (paper)"}
     if not need <= set(comparison.columns):
@@ -511,7 +539,7 @@ def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
     low = min(comparison["income AUC (ours)"].min(), comparison["income mean (paper)"].min())
     ax.set(xticks=range(len(archs)), xticklabels=[ARCH_LABELS[a] for a in archs], ylabel="income AUC (test)",
            ylim=(np.floor(low * 100) / 100 - 0.01, 0.95), title="Census-income, group 1: income task")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, frameon=False)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, frameon=False)
     return fig
 
 
@@ -528,13 +556,13 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
     """The two relative gaps of MMoE against the task cosine ``p``: stored curve, band, live points.
 
     Lines: each gap on the means over all stored seeds at each ``p``. Bands: where 80% of
-    8-seed blocks land (:func:`mmoe_lab.study.gaps_by_correlation`), i.e. where one live
+    8-seed blocks land (:func:`mmoe_lab.study_analysis.gaps_by_correlation`), i.e. where one live
     comparison on 8 seeds is expected to fall. Filled markers: the learner's own live points.
     Hollow diamonds: the paper's Fig. 4 (read off the plot; a much longer training run).
 
     Args:
         summary: DataFrame indexed by correlation with columns ``omoe_gap``, ``sb_gap`` and
-            ``*_lo`` / ``*_hi`` (:func:`mmoe_lab.study.gaps_by_correlation`).
+            ``*_lo`` / ``*_hi`` (:func:`mmoe_lab.study_analysis.gaps_by_correlation`).
         points: live results, each ``{"p": ..., "omoe_gap": ..., "sb_gap": ...}``.
         marker_p: draw a dotted vertical line at this ``p`` (the scrubber's position).
         ax: draw into this axes (default: a new figure).
@@ -553,7 +581,7 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
         if pts:
             ax.plot(*zip(*pts, strict=True), "o", color=color, mec="k", ms=6, zorder=5)
         if paper:  # the gaps of the paper's read-off final losses
-            from .study import relative_gaps
+            from .study_analysis import relative_gaps
 
             ax.plot(list(PAPER_FIG4), [relative_gaps(v)[col] for v in PAPER_FIG4.values()], "D", mfc="none",
                     mec=color, ms=6)
@@ -566,7 +594,7 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
     ax.axhline(0, color="k", lw=0.6)
     ax.set(xlabel="task cosine p", ylabel="relative gap to MMoE",
            title=title or "MMoE's lead against p (band: 80% of 8-seed blocks)", xlim=(-0.03, 1.03))
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=8, loc="lower left")
     return fig
 
 
@@ -575,7 +603,7 @@ def plot_loss_vs_p(summary: Any, paper: bool = True, ax: Any = None, title: str 
 
     Args:
         summary: DataFrame indexed by correlation with one column per architecture (means), as
-            :func:`mmoe_lab.study.gaps_by_correlation` returns.
+            :func:`mmoe_lab.study_analysis.gaps_by_correlation` returns.
         paper: also draw the paper's read-off values (:data:`PAPER_FIG4`, dashed).
         ax: draw into this axes (default: a new figure).
     """
@@ -595,7 +623,7 @@ def plot_loss_vs_p(summary: Any, paper: bool = True, ax: Any = None, title: str 
         ax.plot([], [], "D--", mfc="none", color="k", lw=0.9, label="paper, Fig. 4")
     ax.set(xlabel="task cosine p", ylabel="final test MSE (mean over seeds)", title=title or "loss against p",
            xlim=(-0.03, 1.03))
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return fig
 
 
@@ -609,7 +637,7 @@ def plot_fig4_curves(curves: Any, preset: str, correlations: Sequence[float] = (
     """The paper's Fig. 4: mean test-loss curve per model (band: 25–75% of runs), one panel per p.
 
     Args:
-        curves: long DataFrame from :func:`mmoe_lab.study.mean_curves` (columns preset, n_train,
+        curves: long DataFrame from :func:`mmoe_lab.study_analysis.mean_curves` (columns preset, n_train,
             model, correlation, step, mean, q25, q75, runs).
         paper: mark the paper's final losses (:data:`PAPER_FIG4`) as dashed lines.
     """
@@ -641,7 +669,7 @@ def plot_fig5_hist(per_run: Any, preset: str, correlations: Sequence[float] = (0
     """The paper's Fig. 5: histograms of the final test loss over runs, one panel per p.
 
     Args:
-        per_run: DataFrame from :func:`mmoe_lab.study.run_table` (index preset, n_train,
+        per_run: DataFrame from :func:`mmoe_lab.study_analysis.run_table` (index preset, n_train,
             correlation, seed; one column per model).
     """
     sel = per_run.xs((preset, n_train), level=["preset", "n_train"])
@@ -697,7 +725,7 @@ def plot_spread_by_size(per_run: Any, preset: str = "paper", correlation: float 
     medians change as the training set grows.
 
     Args:
-        per_run: DataFrame from :func:`mmoe_lab.study.run_table` (index preset, n_train,
+        per_run: DataFrame from :func:`mmoe_lab.study_analysis.run_table` (index preset, n_train,
             correlation, seed; one column per model).
     """
     order = ["10000", "100000", "1000000", "fresh"]
@@ -733,7 +761,8 @@ __all__ += ["plot_fig4_curves", "plot_fig5_hist", "plot_datasize", "plot_spread_
 
 
 def plot_gate_mean_heatmap(gates: Any, task_names: Sequence[str] | None = None, title: str | None = None,
-                           ax: Any = None, colorbar: bool | None = None, fontsize: float = 9) -> Figure:
+                           ax: Any = None, colorbar: bool | None = None, fontsize: float = 9,
+                           vmax: float = 1.0) -> Figure:
     """Per-task gate heatmap: mean weight per (task, expert), each cell annotated ``mean ± std``.
 
     Args:
@@ -743,10 +772,12 @@ def plot_gate_mean_heatmap(gates: Any, task_names: Sequence[str] | None = None, 
         colorbar: draw a colour bar (0–1); default: yes on a new figure, no in a given ``ax``
             (several heatmaps then share one, e.g. ``fig.colorbar(ax.collections[0], ax=axes)``).
         fontsize: size of the ``mean ± std`` labels.
+        vmax: the weight drawn brightest (default 1, a one-hot gate; near-uniform gates over 8
+            experts read better with about 0.4).
     """
     g = _as_array(gates, 3, "gates", "(batch, tasks, experts)")
     _, t, e = g.shape
-    names = list(task_names) if task_names is not None else [f"task {i}" for i in range(t)]
+    names = [task_label(n) for n in task_names] if task_names is not None else [f"task {i + 1}" for i in range(t)]
     mean, std = g.mean(0), g.std(0)
     if colorbar is None:
         colorbar = ax is None
@@ -755,7 +786,9 @@ def plot_gate_mean_heatmap(gates: Any, task_names: Sequence[str] | None = None, 
     else:
         fig = ax.figure
     annot = np.array([[f"{mean[i, k]:.2f}\n±{std[i, k]:.2f}" for k in range(e)] for i in range(t)])
-    sns.heatmap(mean, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=annot, fmt="",
+    if not 0.0 < float(vmax) <= 1.0:
+        raise ValueError(f"`vmax` should be a gate weight in (0, 1]. Received: vmax={vmax!r}")
+    sns.heatmap(mean, ax=ax, vmin=0, vmax=float(vmax), cmap="viridis", annot=annot, fmt="",
                 annot_kws={"fontsize": fontsize}, xticklabels=range(e), yticklabels=names, cbar=colorbar,
                 cbar_kws={"label": "mean gate weight"} if colorbar else None)
     ax.set(xlabel="expert", title=title or "mean gate weight ± std over samples")
@@ -763,28 +796,41 @@ def plot_gate_mean_heatmap(gates: Any, task_names: Sequence[str] | None = None, 
     return fig
 
 
-def plot_gate_curves(histories: dict[str, Any], threshold: float = 0.99) -> Figure:
+#: One colour per cause of the collapse lab (notebook 06), kept from figure to figure
+#: (seaborn's colour-blind-safe palette: blue, orange, green, vermillion).
+COLLAPSE_COLORS: dict[str, Any] = dict(zip(("healthy", "gate_init", "heavy_tail", "high_lr"),
+                                           sns.color_palette("colorblind", 4), strict=True))
+
+
+def plot_gate_curves(histories: dict[str, Any], threshold: float = 0.99,
+                     colors: dict[str, Any] | None = None) -> Figure:
     """Normalised gate entropy and polarisation rate against epoch, one colour per run.
 
     Args:
         histories: run label → a :class:`~mmoe_lab.diagnostics.GateMonitor` history
             (columns ``epoch, task, entropy, polarization``); tasks get different line styles.
         threshold: the polarisation threshold (for the axis label).
+        colors: run label → colour, so that a run keeps its colour from one figure to the next
+            (default: :data:`COLLAPSE_COLORS` for the lab's causes, then unused colour-blind-safe
+            colours).
     """
     if not histories:
         raise ValueError("`histories` should hold at least one run. Received an empty dict")
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2), sharex=True)
     styles = ["-", "--", ":", "-."]
-    colors = sns.color_palette("tab10", len(histories))
-    for (label, hist), color in zip(histories.items(), colors, strict=True):
+    given = {**COLLAPSE_COLORS, **(colors or {})}
+    spare = iter(c for c in sns.color_palette("colorblind", 10) if c not in given.values())
+    colors = {label: given[label] if label in given else next(spare) for label in histories}
+    for label, hist in histories.items():
+        color = colors[label]
         for k, (task, h) in enumerate(hist.groupby("task", sort=False)):
             for ax, col in zip(axes, ("entropy", "polarization"), strict=True):
                 ax.plot(h["epoch"], h[col], styles[k % len(styles)], color=color, lw=1.8,
-                        label=f"{label} · {task}")
+                        label=f"{label} · {task_label(task)}")
     axes[0].set(xlabel="epoch (0 = before training)", ylabel="gate entropy H / log E", ylim=(-0.03, 1.03))
     axes[1].set(xlabel="epoch (0 = before training)", ylabel=f"share of samples with max gate > {threshold}",
                 ylim=(-0.03, 1.03))
-    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    axes[1].legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig
 
@@ -826,8 +872,8 @@ def plot_gate_diagnostics(result: dict[str, Any], title: str | None = None) -> F
     plot_utilization(result["gates"], ax=axes[0, 1])
     hist = result["history"]
     for k, (task, h) in enumerate(hist.groupby("task", sort=False)):
-        axes[1, 0].plot(h["epoch"], h["entropy"], ["-", "--"][k % 2], color="#2ca02c", label=task)
-        axes[1, 1].plot(h["epoch"], h["polarization"], ["-", "--"][k % 2], color="#d62728", label=task)
+        axes[1, 0].plot(h["epoch"], h["entropy"], ["-", "--"][k % 2], color="#2ca02c", label=task_label(task))
+        axes[1, 1].plot(h["epoch"], h["polarization"], ["-", "--"][k % 2], color="#d62728", label=task_label(task))
     axes[1, 0].set(xlabel="epoch", ylabel="entropy H / log E", ylim=(-0.03, 1.03), title="gate entropy")
     axes[1, 1].set(xlabel="epoch", ylabel="polarisation rate", ylim=(-0.03, 1.03), title="share of samples with a gate > 0.99")
     axes[1, 0].legend(fontsize=8)
@@ -837,4 +883,4 @@ def plot_gate_diagnostics(result: dict[str, Any], title: str | None = None) -> F
     return fig
 
 
-__all__ += ["plot_gate_mean_heatmap", "plot_gate_curves", "plot_utilization", "plot_gate_diagnostics"]
+__all__ += ["COLLAPSE_COLORS", "plot_gate_mean_heatmap", "plot_gate_curves", "plot_utilization", "plot_gate_diagnostics"]

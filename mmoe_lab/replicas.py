@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from . import backend as _backend
+from ._validate import check_choice, check_int
 
 _backend.select()
 
@@ -82,12 +83,9 @@ class ReplicaConfig:
     shared_units: int | None = None
 
     def __post_init__(self) -> None:
-        if self.arch not in ARCHITECTURES:
-            raise ValueError(f"`arch` should be one of {ARCHITECTURES}. Received: arch={self.arch!r}")
+        check_choice("arch", self.arch, ARCHITECTURES)
         for name in ("input_dim", "n_tasks", "num_experts", "expert_units", "tower_units"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"`{name}` should be a positive int. Received: {name}={v!r}")
+            check_int(name, getattr(self, name))
 
     @property
     def num_gates(self) -> int:
@@ -234,9 +232,7 @@ class ReplicaStack(keras.layers.Layer):
                  num_experts: int = 8, expert_units: int = 16, tower_units: int = 8,
                  shared_units: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        if isinstance(num_replicas, bool) or not isinstance(num_replicas, int) or num_replicas < 1:
-            raise ValueError(f"`num_replicas` should be a positive int. Received: num_replicas={num_replicas!r}")
-        self.num_replicas = num_replicas
+        self.num_replicas = check_int("num_replicas", num_replicas)
         self.cfg = ReplicaConfig(arch, input_dim, n_tasks, num_experts, expert_units, tower_units, shared_units)
 
     def build(self, input_shape) -> None:
@@ -525,6 +521,7 @@ def train_replicas(
         arrays, n = _fresh_arrays(data.generators, seeds), 0
         batch_fn = partial_fresh_batch(R, B, cfg.input_dim, T, float(data.generators[0].noise_std))
     else:
+        assert data.x_train is not None and data.y_train is not None  # a data set that is not fresh has them
         arrays, n = {"x": ops.convert_to_tensor(data.x_train), "y": ops.convert_to_tensor(data.y_train)}, \
             int(data.y_train.shape[1])
         batch_fn = _gather_batch

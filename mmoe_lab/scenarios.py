@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .synthetic import TaskGenerator, _check_float, _check_int, _rng
+from ._validate import check_int, check_number, check_random_state
+from .synthetic import TaskGenerator
 
 __all__ = ["VIDEO_TASKS", "FUNNEL_LABELS", "make_video_tasks", "make_video_splits", "make_funnel",
            "make_funnel_splits"]
@@ -54,10 +55,10 @@ def _video_labels(z: np.ndarray, rng: np.random.Generator, watch_rate: float, me
 
 
 def _check_video_args(n_features, watch_rate, median_seconds, duration_sigma):
-    _check_int("n_features", n_features, 3)
-    _check_float("watch_rate", watch_rate, 1e-6, 1 - 1e-6)
-    _check_float("median_seconds", median_seconds, 1e-6)
-    _check_float("duration_sigma", duration_sigma, 0.0)
+    check_int("n_features", n_features, 3)
+    check_number("watch_rate", watch_rate, 0, 1, lo_open=True, hi_open=True)
+    check_number("median_seconds", median_seconds, 0, lo_open=True)
+    check_number("duration_sigma", duration_sigma, 0.0)
 
 
 def make_video_tasks(
@@ -107,9 +108,9 @@ def make_video_tasks(
         >>> X.shape, sorted(y), bool(y["watch_time"].min() > 0)
         ((1000, 32), ['rating', 'watch_time', 'watched'], True)
     """
-    n_samples = _check_int("n_samples", n_samples, 1)
+    n_samples = check_int("n_samples", n_samples, 1)
     _check_video_args(n_features, watch_rate, median_seconds, duration_sigma)
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     gen = _video_generator(n_features, correlation, rng)
     x, z = gen.sample(n_samples, rng)
     return x, _video_labels(z, rng, watch_rate, median_seconds, duration_sigma)
@@ -130,14 +131,14 @@ def make_video_splits(
         dict with ``x_train (n_train, d)``, ``y_train`` (dict of ``(n_train,)`` labels),
         ``x_test``, ``y_test``.
     """
-    n_train = _check_int("n_train", n_train, 1)
-    n_test = _check_int("n_test", n_test, 1)
+    n_train = check_int("n_train", n_train, 1)
+    n_test = check_int("n_test", n_test, 1)
     opts = {"watch_rate": 0.4, "median_seconds": 30.0, "duration_sigma": 1.2, **kwargs}
     unknown = set(opts) - {"watch_rate", "median_seconds", "duration_sigma"}
     if unknown:
         raise ValueError(f"unknown keyword(s) {sorted(unknown)}; expected watch_rate, median_seconds, duration_sigma")
     _check_video_args(n_features, opts["watch_rate"], opts["median_seconds"], opts["duration_sigma"])
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     gen = _video_generator(n_features, correlation, rng)
     return _train_test(gen, n_train, n_test, rng, lambda z: _video_labels(z, rng, **opts))
 
@@ -146,10 +147,10 @@ def make_video_splits(
 
 
 def _check_funnel_args(n_features, ctr, cvr, sharpness):
-    _check_int("n_features", n_features, 2)
-    _check_float("ctr", ctr, 1e-6, 1 - 1e-6)
-    _check_float("cvr", cvr, 1e-6, 1 - 1e-6)
-    _check_float("sharpness", sharpness, 0.0)
+    check_int("n_features", n_features, 2)
+    check_number("ctr", ctr, 0, 1, lo_open=True, hi_open=True)
+    check_number("cvr", cvr, 0, 1, lo_open=True, hi_open=True)
+    check_number("sharpness", sharpness, 0.0)
 
 
 def _funnel_labels(z: np.ndarray, rng: np.random.Generator, ctr: float, cvr: float,
@@ -211,9 +212,9 @@ def make_funnel(
         >>> bool((y["conversion"] <= y["click"]).all())
         True
     """
-    n_samples = _check_int("n_samples", n_samples, 1)
+    n_samples = check_int("n_samples", n_samples, 1)
     _check_funnel_args(n_features, ctr, cvr, sharpness)
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     gen = TaskGenerator.from_preset(n_features, correlation, n_tasks=2, preset="teaching",
                                     standardize=True, random_state=rng)
     x, z = gen.sample(n_samples, rng)
@@ -237,10 +238,10 @@ def make_funnel_splits(
         dict with ``x_train``, ``y_train`` (dict keyed by :data:`FUNNEL_LABELS`), ``x_test``,
         ``y_test``.
     """
-    n_train = _check_int("n_train", n_train, 1)
-    n_test = _check_int("n_test", n_test, 1)
+    n_train = check_int("n_train", n_train, 1)
+    n_test = check_int("n_test", n_test, 1)
     _check_funnel_args(n_features, ctr, cvr, sharpness)
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     gen = TaskGenerator.from_preset(n_features, correlation, n_tasks=2, preset="teaching",
                                     standardize=True, random_state=rng)
     return _train_test(gen, n_train, n_test, rng, lambda z: _funnel_labels(z, rng, ctr, cvr, sharpness))

@@ -13,14 +13,17 @@ Units run in this process by default; ``--executor dask [--scheduler tcp://HOST:
 [--workers N]`` runs them as Dask tasks on a local or an existing cluster
 (:mod:`mmoe_lab.study_dask`): every task calls the same :func:`run_unit` and writes the same
 part files, so either executor resumes the other's work.
+
+Reading the results (tables, curves, MMoE's gaps) is :mod:`mmoe_lab.study_analysis`; its names
+stay importable from here (see ``_MOVED``).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import importlib
 import json
-import math
 import os
 import platform
 import socket
@@ -35,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._validate import check_int, check_number, check_subset, invalid
 from .io import atomic_write_text
 from .synthetic import PRESETS
 
@@ -46,11 +50,10 @@ __all__ = [
     "Study",
     "run_study",
     "run_unit",
+    "merge_parts",
     "load_results",
-    "parse_curve",
-    "run_curves",
-    "seed_set_means",
-    "ordering_counts",
+    "build_parser",
+    "study_from_args",
     "main",
 ]
 
@@ -118,39 +121,22 @@ class Study:
         """Validate every argument before any work (clear ``ValueError`` otherwise)."""
         budget = {**STUDY_BUDGET, **(budget or {})}
         presets, models = tuple(presets), tuple(models)
-        if not presets or any(p not in PRESETS for p in presets):
-            raise ValueError(f"`presets` should be a non-empty subset of {sorted(PRESETS)}. Received: {list(presets)}")
-        if not models or any(m not in MODELS for m in models):
-            bad = [m for m in models if m not in MODELS]
-            raise ValueError(f"unknown model(s) {bad}; expected some of {list(MODELS)}. Received: models={list(models)}")
-        corrs = []
-        for p in correlations:
-            try:
-                pf = float(p)
-            except (TypeError, ValueError):
-                raise ValueError(f"correlation should be a number in [-1, 1]. Received: {p!r}") from None
-            if math.isnan(pf) or not -1.0 <= pf <= 1.0:
-                raise ValueError(f"correlation should be a number in [-1, 1]. Received: {p!r}")
-            corrs.append(pf)
+        presets = check_subset("presets", presets, sorted(PRESETS))
+        bad = [m for m in models if m not in MODELS]
+        if not models or bad:
+            raise invalid("models", f"a non-empty subset of {list(MODELS)} (unknown model(s): {bad})", list(models))
+        corrs = tuple(check_number("correlation", p, -1, 1) for p in correlations)
         if not corrs:
-            raise ValueError("`correlations` should not be empty")
-        if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
-            raise ValueError(f"`runs` should be an integer >= 1. Received: runs={runs!r}")
-        if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-            raise ValueError(f"`chunk` should be an integer >= 1. Received: chunk={chunk!r}")
+            raise invalid("correlations", "a non-empty list of numbers in [-1, 1]", list(correlations))
+        runs, chunk = check_int("runs", runs), check_int("chunk", chunk)
         n_trains = tuple([budget["n_train"]] if n_trains is None else n_trains)
-        for n in n_trains:
-            if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
-                raise ValueError(f"training sizes should be positive ints or None (fresh). Received: {n!r}")
+        n_trains = tuple(None if n is None else check_int("n_train", n) for n in n_trains)
         for key in ("steps", "batch_size", "eval_every", "n_test"):
-            v = budget[key]
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"budget `{key}` should be an integer >= 1. Received: {key}={v!r}")
-        if not budget["learning_rate"] > 0:
-            raise ValueError(f"budget `learning_rate` should be > 0. Received: {budget['learning_rate']!r}")
+            budget[key] = check_int(key, budget[key])
+        budget["learning_rate"] = check_number("learning_rate", budget["learning_rate"], 0, lo_open=True)
         out = Path(out)
         _check_writable(out)
-        study = cls(out, presets, models, tuple(corrs), int(runs), n_trains, budget, int(chunk))
+        study = cls(out, presets, models, corrs, runs, n_trains, budget, chunk)
         study.units = study._plan()
         return study
 
@@ -204,11 +190,6 @@ def _check_writable(out: Path) -> None:
 
 def _curve_str(values: np.ndarray) -> str:
     return ";".join(f"{v:.5g}" for v in values)
-
-
-def parse_curve(text: str) -> np.ndarray:
-    """Inverse of the curve encoding in ``results.csv`` (``"v1;v2;..."`` → float array)."""
-    return np.array([float(v) for v in str(text).split(";")])
 
 
 def _unit_rows(unit: dict[str, Any], res: dict[str, Any], budget: dict[str, Any], seconds: float) -> pd.DataFrame:
@@ -509,39 +490,9 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"n_train": str})
 
 
-def run_table(df: pd.DataFrame, metric: str = "final_test_loss") -> pd.DataFrame:
-    """One row per run: ``metric`` averaged over tasks, columns per model.
-
-    Returns:
-        DataFrame indexed by (preset, n_train, correlation, seed) with one column per model.
-    """
-    per_run = df.groupby(["preset", "n_train", "correlation", "seed", "model"])[metric].mean()
-    return per_run.unstack("model")
-
-
-def ordering_counts(df: pd.DataFrame, metric: str = "final_test_loss") -> pd.DataFrame:
-    """Per (preset, n_train, correlation): mean loss per model and in how many seeds the
-    paper's ordering holds (``MMoE < SB``; full ``MMoE < OMoE < SB``), out of ``N`` seeds that
-    have all three models. A study of fewer models (e.g. ``--models shared_bottom``) gets the
-    means of the models it has, ``N`` = its seeds and no counts (NaN)."""
-    wide = run_table(df, metric).reindex(columns=list(MODELS))
-    complete = wide.notna().all(axis=1)
-    wide = wide[complete] if complete.any() else wide
-    rows = []
-    for key, g in wide.groupby(level=["preset", "n_train", "correlation"]):
-        full = g.notna().all(axis=1).all()
-        rows.append({
-            "preset": key[0], "n_train": key[1], "correlation": key[2], "N": len(g),
-            "mmoe": g["mmoe"].mean(), "omoe": g["omoe"].mean(), "shared_bottom": g["shared_bottom"].mean(),
-            "MMoE<SB": int((g["mmoe"] < g["shared_bottom"]).sum()) if full else np.nan,
-            "full ordering": int(((g["mmoe"] < g["omoe"]) & (g["omoe"] < g["shared_bottom"])).sum()) if full else np.nan,
-        })
-    return pd.DataFrame(rows)
-
-
 # ----------------------------------------------------------------------------- command line
 
-_REGIMES = {
+_REGIMES: dict[str, dict[str, Any]] = {
     "budget": {"presets": ("paper", "teaching"), "correlations": (0.5, 0.9, 1.0), "runs": 200,
                "n_train": ["10000"], "budget": STUDY_BUDGET, "out": "data/study/budget", "chunk": 200},
     "paper": {"presets": ("paper",), "correlations": (0.5,), "runs": 20, "n_train": ["fresh"],
@@ -681,142 +632,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"status: {prov['status']} ({prov['units_done']}/{prov['units_total']} units, "
           f"{prov['compute_seconds_total']:.0f} s of unit compute in total)")
     if merged is not None and len(merged):
+        from .study_analysis import ordering_counts
+
         print(ordering_counts(merged).round(4).to_string(index=False))
     return 0
 
 
-# ----------------------------------------------------------------------------- analysis (notebook 05)
+# ---- names that moved out of this module ---------------------------------------------------------
 
-#: An independent JAX implementation of the same experiment, written separately from the kit by
-#: its authors before the kit existed (paper preset, p=0.5, 20 seeds, Adam 1e-3, batch 256,
-#: 20k steps): mean test MSE per model and in how many of 20 seeds the ordering holds.
-INDEPENDENT_DATASIZE = pd.DataFrame([
-    {"n_train": "10000", "mmoe": 2.98, "omoe": 2.88, "shared_bottom": 2.42, "MMoE<SB": 0, "full ordering": 0, "N": 20},
-    {"n_train": "100000", "mmoe": 0.174, "omoe": 0.180, "shared_bottom": 0.134, "MMoE<SB": 12, "full ordering": 7, "N": 20},
-    {"n_train": "1000000", "mmoe": 0.064, "omoe": 0.094, "shared_bottom": 0.156, "MMoE<SB": 17, "full ordering": 11, "N": 20},
-    {"n_train": "fresh", "mmoe": 0.062, "omoe": 0.083, "shared_bottom": 0.191, "MMoE<SB": 18, "full ordering": 13, "N": 20},
-])
+#: Where each name that used to be defined here lives now. ``from mmoe_lab.study import X`` keeps
+#: working for all of them (committed notebooks and scripts use it). They are looked up on first
+#: use, not copied at load time: :mod:`mmoe_lab.study_analysis` imports this module.
+_MOVED: dict[str, str] = dict.fromkeys(
+    ("INDEPENDENT_DATASIZE", "parse_curve", "run_table", "ordering_counts", "run_curves", "mean_curves",
+     "seed_set_means", "paper_comparison", "relative_gaps", "gaps_by_correlation"), "study_analysis")
 
 
-def mean_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
-    """Long table of loss curves: one row per (preset, n_train, model, correlation, step) with the
-    mean, 25th and 75th percentile over runs of the task-averaged ``curve`` (:func:`run_curves`)."""
-    per_run = run_curves(df, curve)
-    stats = per_run.groupby(["preset", "n_train", "model", "correlation", "step"])["test_loss"].agg(
-        mean="mean", q25=lambda v: np.quantile(v, 0.25), q75=lambda v: np.quantile(v, 0.75), runs="size")
-    return stats.reset_index()
+def __getattr__(name: str) -> Any:
+    """Resolve a moved name (see ``_MOVED``) from its new module."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MOVED[name]}", __package__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
 
-def run_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
-    """Long table of every run's loss curve, averaged over tasks.
-
-    Returns:
-        one row per (preset, n_train, model, correlation, seed, step) with ``test_loss`` (the
-        task-mean of ``curve`` at that step), the layout of
-        ``mmoe_lab.experiments.compare_over_seeds(...)["curves"]``, so
-        :func:`mmoe_lab.plots.plot_seed_curves` draws stored and live runs alike.
-    """
-    keys = ["preset", "n_train", "model", "correlation", "seed"]
-    rows = []
-    for key, g in df.groupby(keys, sort=True):
-        steps = parse_curve(g["curve_steps"].iloc[0])
-        mean = np.mean([parse_curve(c) for c in g[curve]], axis=0)
-        rows += [dict(zip(keys, key, strict=True), step=int(s), test_loss=float(v)) for s, v in zip(steps, mean, strict=True)]
-    return pd.DataFrame(rows)
+def __dir__() -> list[str]:
+    """Module names plus the moved ones, so tab completion still offers them."""
+    return sorted(set(globals()) | set(_MOVED))
 
 
-def seed_set_means(per_run: pd.DataFrame, size: int) -> pd.DataFrame:
-    """Means over disjoint sets of ``size`` consecutive seeds (0..size-1, size..2·size-1, …).
-
-    A claim about a mean over ``size`` seeds is worth asserting only if it holds on other sets
-    of seeds too; this gives one row per set to check it on.
-
-    Args:
-        per_run: one row per seed (index: the seed), one column per quantity.
-
-    Returns:
-        one row per set, indexed by ``"seeds a-b"``, with the column means and ``seeds`` (count).
-    """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"`size` should be an integer >= 1. Received: size={size!r}")
-    sets = per_run.groupby(np.asarray(per_run.index) // size)
-    out = sets.mean().assign(seeds=sets.size())
-    out.index = [f"seeds {size * k}-{size * k + size - 1}" for k in out.index]
-    return out
-
-
-def paper_comparison(df: pd.DataFrame, preset: str, n_train: str = "10000") -> pd.DataFrame:
-    """Our mean and median final test loss per (p, model) beside the paper's Fig. 4 read-off."""
-    from .paper import FIG4 as PAPER_FIG4
-
-    wide = run_table(df).xs((preset, n_train), level=["preset", "n_train"])
-    rows = []
-    for p, g in wide.groupby(level="correlation"):
-        for model in MODELS:
-            if model not in g:
-                continue
-            rows.append({"p": p, "model": model, "runs": int(g[model].notna().sum()),
-                         "ours mean": g[model].mean(), "ours median": g[model].median(),
-                         "paper (Fig. 4)": PAPER_FIG4.get(round(p, 3), {}).get(model, np.nan)})
-    return pd.DataFrame(rows)
-
-
-def relative_gaps(means: Any) -> dict[str, Any]:
-    """MMoE's lead from mean losses: ``omoe_gap = (OMoE − MMoE) / OMoE`` (what a gate per task
-    buys) and ``sb_gap = (SB − MMoE) / SB`` (what the mixture buys).
-
-    Args:
-        means: anything indexed by ``"shared_bottom"``, ``"omoe"``, ``"mmoe"``: a Series of
-            means (scalars out) or a DataFrame with those columns (one gap per row).
-    """
-    return {"omoe_gap": (means["omoe"] - means["mmoe"]) / means["omoe"],
-            "sb_gap": (means["shared_bottom"] - means["mmoe"]) / means["shared_bottom"]}
-
-
-def gaps_by_correlation(per_run: pd.DataFrame, block: int = 8, band: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
-    """The two gaps of the paper's Fig. 4 per task cosine ``p``, and how far an 8-seed run strays.
-
-    * OMoE gap: ``(OMoE − MMoE) / OMoE`` on the mean losses: what one gate per task buys;
-    * SB gap: ``(SB − MMoE) / SB``: what the mixture buys over one shared layer.
-
-    Both are computed on the means over all seeds at that ``p``, and again on every disjoint
-    block of ``block`` consecutive seeds; the ``band`` quantiles of the block values show where
-    a live comparison on ``block`` seeds is expected to land.
-
-    Args:
-        per_run: one row per run, indexed by ``(correlation, seed)`` (extra index levels are
-            dropped when constant), columns ``shared_bottom``, ``omoe``, ``mmoe`` (mean test MSE
-            over tasks), as :func:`run_table` gives for one preset and training size.
-        block: seeds per block. band: lower and upper quantile of the block values.
-
-    Returns:
-        DataFrame indexed by ``correlation``: ``shared_bottom, omoe, mmoe`` (means), ``omoe_gap``,
-        ``sb_gap``, ``sb_minus_mmoe`` (absolute), ``omoe_gap_lo/hi``, ``sb_gap_lo/hi`` (band over
-        blocks), ``seeds`` and ``blocks``.
-    """
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-        raise ValueError(f"`block` should be an integer >= 1. Received: block={block!r}")
-    missing = set(MODELS) - set(per_run.columns)
-    if missing:
-        raise ValueError(f"`per_run` should have columns {list(MODELS)}. Missing: {sorted(missing)}")
-    df = per_run[list(MODELS)].dropna()
-    extra = [n for n in df.index.names if n not in ("correlation", "seed")]
-    if extra:
-        df = df.droplevel(extra)
-
-    rows = []
-    for p, g in df.groupby(level="correlation"):
-        seeds = g.index.get_level_values("seed").to_numpy()
-        means = g.mean()
-        blocks = g.groupby((seeds - seeds.min()) // block).mean()
-        bg = relative_gaps(blocks)
-        whole = relative_gaps(means)
-        rows.append({"correlation": float(p), **means.to_dict(), "omoe_gap": whole["omoe_gap"],
-                     "sb_gap": whole["sb_gap"], "sb_minus_mmoe": means["shared_bottom"] - means["mmoe"],
-                     "omoe_gap_lo": bg["omoe_gap"].quantile(band[0]), "omoe_gap_hi": bg["omoe_gap"].quantile(band[1]),
-                     "sb_gap_lo": bg["sb_gap"].quantile(band[0]), "sb_gap_hi": bg["sb_gap"].quantile(band[1]),
-                     "seeds": len(g), "blocks": len(blocks)})
-    return pd.DataFrame(rows).set_index("correlation")
-
-
-__all__ += ["relative_gaps", "gaps_by_correlation"]

@@ -222,7 +222,7 @@ def _run_on(client: Client, study: Study, *, progress: bool, command: Sequence[s
                 "units_per_worker": dict(per_worker), "units_skipped": skipped, "units_failed": len(failed)}
     merged = _finish_session(study, command, times, session_start, len(todo), executor)
     if failed:
-        key, exc = failed[0]
-        raise RuntimeError(f"{len(failed)} of {len(todo)} units failed on the cluster (first: {key}: {exc!r}); "
-                           "the other units are stored; run the same command again to retry") from exc
+        key, first = failed[0]
+        raise RuntimeError(f"{len(failed)} of {len(todo)} units failed on the cluster (first: {key}: {first!r}); "
+                           "the other units are stored; run the same command again to retry") from first
     return merged

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import check_bool, check_choice, check_int, check_number, check_random_state, invalid
+
 __all__ = [
     "label_function",
     "PRESETS",
@@ -50,48 +52,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-# ----------------------------------------------------------------------------- validation
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(
-            f"`{name}` should be an integer >= {minimum}. Received: {name}={value!r} "
-            f"(type {type(value).__name__})"
-        )
-    if value < minimum:
-        raise ValueError(f"`{name}` should be an integer >= {minimum}. Received: {name}={value}")
-    return int(value)
-
-
-def _check_float(name: str, value: Any, lo: float, hi: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(
-            f"`{name}` should be a real number in [{lo}, {hi}]. Received: {name}={value!r} "
-            f"(type {type(value).__name__})"
-        )
-    value = float(value)
-    if math.isnan(value) or not lo <= value <= hi:
-        raise ValueError(f"`{name}` should be a real number in [{lo}, {hi}]. Received: {name}={value}")
-    return value
-
-
-def _rng(random_state: Any) -> np.random.Generator:
-    if random_state is None or isinstance(random_state, np.random.Generator):
-        return np.random.default_rng(random_state)
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(
-                f"`random_state` should be None, a non-negative int or a numpy Generator. "
-                f"Received: random_state={random_state}"
-            )
-        return np.random.default_rng(int(random_state))
-    raise ValueError(
-        "`random_state` should be None, a non-negative int or a numpy Generator. "
-        f"Received: random_state={random_state!r} (type {type(random_state).__name__})"
-    )
-
-
 def correlation_matrix(correlation: Any, n_tasks: int = 2) -> np.ndarray:
     """Build and validate a task cosine matrix.
 
@@ -107,33 +67,28 @@ def correlation_matrix(correlation: Any, n_tasks: int = 2) -> np.ndarray:
         ValueError: for a value outside [-1, 1], NaN, a wrong shape, an asymmetric matrix, a
             diagonal other than 1, or a matrix that is not positive semi-definite.
     """
-    n_tasks = _check_int("n_tasks", n_tasks, 1)
+    n_tasks = check_int("n_tasks", n_tasks, 1)
     if isinstance(correlation, numbers.Real) and not isinstance(correlation, bool):
-        p = _check_float("correlation", correlation, -1.0, 1.0)
+        p = check_number("correlation", correlation, -1.0, 1.0)
         mat = np.full((n_tasks, n_tasks), p)
         np.fill_diagonal(mat, 1.0)
     else:
         try:
             mat = np.asarray(correlation, dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError(
-                "`correlation` should be a real number in [-1, 1] or a (n_tasks, n_tasks) "
-                f"matrix. Received: correlation={correlation!r}"
-            ) from None
+            raise invalid("correlation", "a real number in [-1, 1] or a (n_tasks, n_tasks) matrix",
+                          correlation) from None
         if mat.shape != (n_tasks, n_tasks):
             raise ValueError(
                 f"`correlation` should be a scalar or a matrix of shape ({n_tasks}, {n_tasks}) "
                 f"for n_tasks={n_tasks}. Received a value of shape {mat.shape}"
             )
         if np.isnan(mat).any():
-            raise ValueError(f"`correlation` should not contain NaN. Received: correlation={mat.tolist()}")
+            raise invalid("correlation", "a matrix without NaN", mat.tolist())
         if np.abs(mat).max() > 1.0 + 1e-12:
-            raise ValueError(
-                "`correlation` entries should lie in [-1, 1]. "
-                f"Received: correlation={mat.tolist()}"
-            )
+            raise invalid("correlation", "a matrix with entries in [-1, 1]", mat.tolist())
         if not np.allclose(mat, mat.T, atol=1e-10):
-            raise ValueError(f"`correlation` should be symmetric. Received: correlation={mat.tolist()}")
+            raise invalid("correlation", "a symmetric matrix", mat.tolist())
         if not np.allclose(np.diag(mat), 1.0, atol=1e-10):
             raise ValueError(
                 f"`correlation` should have ones on its diagonal. Received diagonal {np.diag(mat).tolist()}"
@@ -243,28 +198,24 @@ class TaskGenerator:
         random_state: Any = None,
     ) -> TaskGenerator:
         """Draw the generator's parameters (see :func:`make_correlated_tasks` for the args)."""
-        if preset not in PRESETS:
-            raise ValueError(f"`preset` should be one of {sorted(PRESETS)}. Received: preset={preset!r}")
-        n_tasks = _check_int("n_tasks", n_tasks, 1)
-        n_features = _check_int("n_features", n_features, 1)
+        check_choice("preset", preset, sorted(PRESETS))
+        n_tasks = check_int("n_tasks", n_tasks, 1)
+        n_features = check_int("n_features", n_features, 1)
         if n_features < n_tasks:
-            raise ValueError(
-                f"`n_features` should be >= n_tasks={n_tasks} (one orthogonal direction per task). "
-                f"Received: n_features={n_features}"
-            )
+            raise invalid("n_features", f"an integer >= n_tasks={n_tasks} (one orthogonal direction per task)",
+                          n_features)
         cosine = correlation_matrix(correlation, n_tasks)
         const = dict(PRESETS[preset])
         for key, val in (("scale", scale), ("n_sines", n_sines), ("alpha_std", alpha_std),
                          ("beta", beta), ("noise_std", noise_std)):
             if val is not None:
                 const[key] = val
-        c = _check_float("scale", const["scale"], 0.0)
-        m = _check_int("n_sines", const["n_sines"], 0)
-        a_std = _check_float("alpha_std", const["alpha_std"], 0.0)
-        sigma = _check_float("noise_std", const["noise_std"], 0.0)
-        if not isinstance(standardize, bool):
-            raise ValueError(f"`standardize` should be a bool. Received: standardize={standardize!r}")
-        rng = _rng(random_state)
+        c = check_number("scale", const["scale"], 0.0)
+        m = check_int("n_sines", const["n_sines"], 0)
+        a_std = check_number("alpha_std", const["alpha_std"], 0.0)
+        sigma = check_number("noise_std", const["noise_std"], 0.0)
+        check_bool("standardize", standardize)
+        rng = check_random_state(random_state)
 
         # 1. orthonormal u_1..u_T (rows), 2. W = c·L·U with L the Cholesky factor of P
         q, _ = np.linalg.qr(rng.standard_normal((n_features, n_tasks)))
@@ -274,7 +225,7 @@ class TaskGenerator:
         if const["beta"] == "uniform":
             beta_v = rng.uniform(0.0, 2 * np.pi, size=m)
         else:
-            b_std = _check_float("beta", const["beta"], 0.0)
+            b_std = check_number("beta", const["beta"], 0.0)
             beta_v = rng.normal(0.0, b_std, size=m)
         return cls(weights, alpha, beta_v, sigma, c, cosine, standardize)
 
@@ -284,8 +235,8 @@ class TaskGenerator:
         Returns:
             ``X`` float32 ``(n_samples, d)`` and ``Y`` float32 ``(n_samples, T)``.
         """
-        n_samples = _check_int("n_samples", n_samples, 1)
-        rng = _rng(random_state)
+        n_samples = check_int("n_samples", n_samples, 1)
+        rng = check_random_state(random_state)
         x = rng.standard_normal((n_samples, self.n_features))
         y = label_function(x @ self.weights.T, self.alpha, self.beta)  # (n, T)
         y = y + rng.normal(0.0, self.noise_std, size=y.shape)
@@ -306,8 +257,8 @@ class TaskGenerator:
 
     def stream(self, batch_size: int, random_state: Any = None):
         """Endless iterator of fresh ``(X, Y)`` batches: the paper's infinite-data regime."""
-        batch_size = _check_int("batch_size", batch_size, 1)
-        rng = _rng(random_state)
+        batch_size = check_int("batch_size", batch_size, 1)
+        rng = check_random_state(random_state)
         while True:
             yield self.sample(batch_size, rng)
 
@@ -359,7 +310,7 @@ def make_correlated_tasks(
 
     ``"paper"`` — ``c=0.5, m=10, α~N(0, 10²), β~U[0, 2π), σ=0.1``. Reproduces the paper's
     Fig. 2 (label Pearson r against ``p``). Median over seeds 0-19 of the sample Pearson r of
-    10k rows (``scripts/calibrate.py paper`` → ``data/calibration/paper_preset_r.csv``), its
+    10k rows (``python -m mmoe_lab calibrate paper`` → ``data/calibration/paper_preset_r.csv``), its
     10%-90% spread over seeds, the exact population r (median over 200 draws of α, β) and the
     values read off Fig. 2; all five within ±0.05 of Fig. 2:
 
@@ -384,7 +335,7 @@ def make_correlated_tasks(
     (10k rows): 0.29 at p=0.5 (10%-90% over seeds 0.12-0.47), 0.78 at p=0.9, 0.99 at p=1.
 
     Measured at the live budget (:data:`mmoe_lab.experiments.LIVE_BUDGET`: fresh samples,
-    2,000 steps of batch 256, Adam 3e-3 with cosine decay; ``scripts/calibrate.py``,
+    2,000 steps of batch 256, Adam 3e-3 with cosine decay; ``python -m mmoe_lab calibrate``,
     ``data/calibration/teaching_search.csv``), p = 0.5, parameter-matched
     ``build_model`` defaults, data seed = init seed, test MSE (mean over 2 standardized tasks):
 
@@ -427,8 +378,8 @@ def make_correlated_tasks(
         >>> X.shape, Y.shape, X.dtype
         ((1000, 100), (1000, 2), dtype('float32'))
     """
-    n_samples = _check_int("n_samples", n_samples, 1)
-    rng = _rng(random_state)
+    n_samples = check_int("n_samples", n_samples, 1)
+    rng = check_random_state(random_state)
     gen = TaskGenerator.from_preset(
         n_features, correlation, n_tasks=n_tasks, preset=preset, scale=scale, n_sines=n_sines,
         alpha_std=alpha_std, beta=beta, noise_std=noise_std, standardize=standardize,
@@ -454,7 +405,7 @@ def make_task_splits(
         dict with ``x_train (n_train, d)``, ``y_train (n_train, T)``, ``x_test``, ``y_test``
         (float32), and ``label_r``: the exact population label correlation matrix ``(T, T)``.
     """
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     gen = TaskGenerator.from_preset(
         n_features, correlation, n_tasks=n_tasks, preset=preset, standardize=True,
         random_state=rng, **constants,
@@ -481,8 +432,8 @@ def population_label_correlation(
     Returns:
         dict with ``median``, ``mean``, ``q10`` and ``q90`` of r over the draws.
     """
-    n_draws = _check_int("n_draws", n_draws, 1)
-    rng = _rng(random_state)
+    n_draws = check_int("n_draws", n_draws, 1)
+    rng = check_random_state(random_state)
     rs = np.array([
         TaskGenerator.from_preset(2, correlation, preset=preset, random_state=rng, **constants)
         .label_correlation()[0, 1]

@@ -20,7 +20,7 @@ can afford on two CPU cores. The models come from :mod:`mmoe_lab.models`, the da
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import keras
 
@@ -91,7 +91,8 @@ class UncertaintyWeightedModel(keras.Model):
         initial_log_variance: starting ``s_t``.
     """
 
-    def __init__(self, model: keras.Model, task_names: Sequence[str], task_kinds: Sequence[str], *,
+    def __init__(self, model: keras.Model, task_names: Sequence[str],
+                 task_kinds: Sequence[Literal["regression", "binary"]], *,
                  initial_log_variance: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(model, keras.Model):
@@ -164,7 +165,7 @@ class UncertaintyWeightedModel(keras.Model):
 
 #: Task specs of the video scenario (:func:`mmoe_lab.scenarios.make_video_tasks`).
 VIDEO_TASK_SPECS = (TaskSpec("watched", "binary"), TaskSpec("watch_time"), TaskSpec("rating"))
-#: The live budget of notebook 07 (also used by ``scripts/check_advanced_claims.py 07``).
+#: The live budget of notebook 07 (also used by ``python -m mmoe_lab claims 07``).
 VIDEO_BUDGET: dict[str, Any] = {"n_train": 4000, "n_test": 2000, "epochs": 10, "learning_rate": 1e-2}
 #: The (target, weighting) variants notebook 07 compares.
 VIDEO_VARIANTS = (("raw", "equal"), ("raw", "hand"), ("log", "equal"), ("log", "hand"), ("log", "uncertainty"))
@@ -281,15 +282,15 @@ def compare_video_variants(seed: int = 0, variants: Sequence[tuple[str, str]] = 
 
     from .scenarios import make_video_splits
 
-    variants = [tuple(v) for v in variants]
-    for v in variants:
+    pairs = [tuple(v) for v in variants]
+    for v in pairs:
         if len(v) != 2:
             raise ValueError(f"`variants` should hold (target, weighting) pairs. Received {v!r}")
         _check_variant(*v)
     b = VIDEO_BUDGET
     data = make_video_splits(b["n_train"], b["n_test"], random_state=seed)
     rows = []
-    for target, weighting in variants:
+    for target, weighting in pairs:
         r = run_video_variant(data, target, weighting, epochs=b["epochs"], learning_rate=b["learning_rate"], seed=seed)
         if callback is not None:
             callback((target, weighting), r)
@@ -302,7 +303,7 @@ def compare_video_variants(seed: int = 0, variants: Sequence[tuple[str, str]] = 
 
 # ---- multi-task against single-task: the MTL gain per architecture -------------------------------
 
-#: The live budget of notebook 08 (also used by ``scripts/check_advanced_claims.py 08``).
+#: The live budget of notebook 08 (also used by ``python -m mmoe_lab claims 08``).
 EXTRACTION_BUDGET: dict[str, Any] = {"n_train": 4000, "n_test": 2000, "n_features": 20, "correlation": 0.2,
                                      "epochs": 15, "batch_size": 256, "learning_rate": 3e-3, "expert_units": 8}
 #: Architectures notebook 08 compares with the single-task baselines.
@@ -395,7 +396,7 @@ def mtl_gain(results: pd.DataFrame) -> pd.DataFrame:
 
 # ---- serial against parallel tasks: the click → conversion funnel --------------------------------
 
-#: The live budget of notebook 09 (also used by ``scripts/check_advanced_claims.py 09``).
+#: The live budget of notebook 09 (also used by ``python -m mmoe_lab claims 09``).
 FUNNEL_BUDGET: dict[str, Any] = {"n_train": 20000, "n_test": 10000, "n_features": 16, "correlation": 0.6,
                                  "ctr": 0.1, "cvr": 0.2, "epochs": 8, "batch_size": 256, "learning_rate": 3e-3}
 #: The models notebook 09 compares.

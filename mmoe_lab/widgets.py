@@ -297,7 +297,7 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
     :func:`mmoe_lab.plots.plot_gap_vs_p` over ``summary``.
 
     Args:
-        summary: the stored study's gaps per ``p`` (:func:`mmoe_lab.study.gaps_by_correlation`).
+        summary: the stored study's gaps per ``p`` (:func:`mmoe_lab.study_analysis.gaps_by_correlation`).
         stored_runs: the stored runs, one row per ``(correlation, seed)`` and one column per
             architecture (the table ``gaps_by_correlation`` was computed from); ``None``: no
             scrubber.
@@ -310,7 +310,7 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
     ``panel.state``: ``source`` (``"live"`` or ``"stored"``), ``p``, ``means`` ``{arch: MSE}``,
     ``omoe_gap``, ``sb_gap``; ``panel.points``: every live result so far.
     """
-    from .study import relative_gaps
+    from .study_analysis import relative_gaps
 
     points: list[dict[str, float]] = []
     stored_ps = [float(p) for p in summary.index]
@@ -422,7 +422,7 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
     ``panel.state`` holds ``preset``, ``p``, ``models`` and ``means`` (mean final test MSE per
     shown model).
     """
-    from .study import mean_curves, run_table
+    from .study_analysis import mean_curves, run_table
 
     curves = mean_curves(results)
     per_run = run_table(results)
@@ -446,7 +446,7 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
         key = (preset, n_train, p)
         runs = per_run.xs(key, level=["preset", "n_train", "correlation"]) if key in per_run.index.droplevel("seed") else None
         shown = tuple(m for m in shown if runs is not None and m in runs and runs[m].notna().any())
-        if not shown:
+        if runs is None or not shown:
             panel.status.value = f"no stored runs for preset {preset!r}, p = {p:g} and these models"
             panel.state = {"preset": preset, "p": p, "models": (), "means": {}}
             return
@@ -527,6 +527,10 @@ def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", str
         name, value = collapse.remedy_setting(remedy, strength)
         what = "no remedy" if remedy == "none" or (remedy != "log_transform" and value == 0) else (
             f"{remedy}: {name} = {value:.3g}")
+        if remedy == "loss_weight" and value > 0:  # the strength is an exponent, not the weight
+            what = f"{remedy}: watch-time weight (1/Var)^{value:.3g}"
+        elif remedy == "log_transform":
+            what = f"{remedy}: {'on' if value > 0 else 'off'}"
         note = ""
         if remedy in ("log_transform", "loss_weight") and cause != "heavy_tail":
             note = " (changes only the heavy_tail cause: here it is the same as no remedy)"

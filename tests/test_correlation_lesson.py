@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import mmoe_lab  # noqa: E402
-from mmoe_lab import experiments, plots, study  # noqa: E402
+from mmoe_lab import experiments, plots, study, study_analysis  # noqa: E402
 
 MODELS = ("shared_bottom", "omoe", "mmoe")
 
@@ -33,7 +33,7 @@ def _per_run(ps=(0.5, 1.0), seeds=16, seed=0) -> pd.DataFrame:
 
 def test_gaps_by_correlation_matches_a_hand_computation():
     per_run = _per_run()
-    out = study.gaps_by_correlation(per_run, block=8)
+    out = study_analysis.gaps_by_correlation(per_run, block=8)
     assert list(out.index) == [0.5, 1.0] and list(out["seeds"]) == [16, 16] and list(out["blocks"]) == [2, 2]
     m = per_run.xs(0.5, level="correlation").mean()
     assert out.loc[0.5, "omoe_gap"] == pytest.approx((m["omoe"] - m["mmoe"]) / m["omoe"])
@@ -46,18 +46,18 @@ def test_gaps_by_correlation_matches_a_hand_computation():
     assert out.loc[0.5, "omoe_gap"] > out.loc[1.0, "omoe_gap"]
     # extra constant index levels (run_table's preset, n_train) are dropped
     wide = pd.concat({("teaching", "fresh"): per_run}, names=["preset", "n_train"])
-    pd.testing.assert_frame_equal(study.gaps_by_correlation(wide), out)
+    pd.testing.assert_frame_equal(study_analysis.gaps_by_correlation(wide), out)
 
 
 def test_gaps_by_correlation_bad_arguments():
     with pytest.raises(ValueError, match="block"):
-        study.gaps_by_correlation(_per_run(), block=0)
+        study_analysis.gaps_by_correlation(_per_run(), block=0)
     with pytest.raises(ValueError, match="Missing"):
-        study.gaps_by_correlation(_per_run().drop(columns="omoe"))
+        study_analysis.gaps_by_correlation(_per_run().drop(columns="omoe"))
 
 
 def test_gap_and_loss_plots():
-    summary = study.gaps_by_correlation(_per_run((0.0, 0.5, 1.0)))
+    summary = study_analysis.gaps_by_correlation(_per_run((0.0, 0.5, 1.0)))
     fig = plots.plot_gap_vs_p(summary, points=[{"p": 0.5, "omoe_gap": 0.3, "sb_gap": 0.4}], marker_p=0.5)
     ax = fig.axes[0]
     assert len(ax.collections) == 2  # one band per gap
@@ -118,7 +118,7 @@ def test_comparison_panel_scrubs_at_once_and_trains_on_click():
     from mmoe_lab.widgets import comparison_panel
 
     per_run = _per_run((0.0, 0.5, 1.0))
-    summary = study.gaps_by_correlation(per_run)
+    summary = study_analysis.gaps_by_correlation(per_run)
     panel = comparison_panel(summary, per_run, correlation=0.5, seeds=[0, 1],
                              compare_kwargs={"n_train": 256, "n_test": 100, "epochs": 2})
     assert panel.state["source"] == "stored" and panel.state["p"] == 0.5 and panel.n_draws == 1

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmoe_lab.study import Study, load_results, ordering_counts, parse_curve, run_study, study_from_args
+from mmoe_lab.study import Study, load_results, run_study, study_from_args
+from mmoe_lab.study_analysis import ordering_counts, parse_curve
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--presets", "teaching", "--correlations", "0.5", "--runs", "3", "--chunk", "1",
@@ -161,7 +162,7 @@ def test_figures_and_tables_from_results():
 
     matplotlib.use("Agg")
     from mmoe_lab import plots
-    from mmoe_lab.study import INDEPENDENT_DATASIZE, mean_curves, paper_comparison, run_table
+    from mmoe_lab.study_analysis import INDEPENDENT_DATASIZE, mean_curves, paper_comparison, run_table
 
     df = _fake_results()
     curves = mean_curves(df)
@@ -188,7 +189,7 @@ def test_run_curves_average_tasks_per_step():
 
     matplotlib.use("Agg")
     from mmoe_lab.plots import plot_seed_curves
-    from mmoe_lab.study import parse_curve, run_curves, run_table
+    from mmoe_lab.study_analysis import run_curves, run_table
 
     df = _fake_results(seeds=3)
     curves = run_curves(df)
@@ -206,8 +207,6 @@ def test_run_curves_average_tasks_per_step():
 
 
 def test_ordering_counts_of_a_one_model_study():
-    from mmoe_lab.study import ordering_counts
-
     df = _fake_results()
     full = ordering_counts(df)
     assert (full["N"] == 4).all() and full["MMoE<SB"].notna().all()
@@ -222,7 +221,7 @@ def test_plot_spread_by_size():
 
     matplotlib.use("Agg")
     from mmoe_lab.plots import plot_spread_by_size
-    from mmoe_lab.study import run_table
+    from mmoe_lab.study_analysis import run_table
 
     df = pd.concat([_fake_results().assign(n_train=n) for n in ("10000", "fresh")], ignore_index=True)
     fig = plot_spread_by_size(run_table(df), "paper", 0.5)
@@ -232,7 +231,7 @@ def test_plot_spread_by_size():
 
 
 def test_seed_set_means():
-    from mmoe_lab.study import seed_set_means
+    from mmoe_lab.study_analysis import seed_set_means
 
     per_run = pd.DataFrame({"a": np.arange(5.0)}, index=pd.Index(range(5), name="seed"))
     out = seed_set_means(per_run, 2)
@@ -240,3 +239,15 @@ def test_seed_set_means():
     assert out["a"].tolist() == [0.5, 2.5, 4.0] and out["seeds"].tolist() == [2, 2, 1]
     with pytest.raises(ValueError, match="size"):
         seed_set_means(per_run, 0)
+
+
+def test_moved_analysis_names_stay_importable_from_study():
+    """Notebooks and scripts that use ``study.run_table`` etc. keep working after the split."""
+    from mmoe_lab import study, study_analysis
+
+    for name in study._MOVED:
+        assert getattr(study, name) is getattr(study_analysis, name), name
+        assert name in dir(study)
+    assert set(study._MOVED) == set(study_analysis.__all__)
+    with pytest.raises(AttributeError, match="no attribute"):
+        study.no_such_name  # noqa: B018

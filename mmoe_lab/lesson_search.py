@@ -1,36 +1,40 @@
-#!/usr/bin/env python3
-"""Search for a live setup in which the correlation lesson holds (the paper's Fig. 4 trend).
+"""The correlation lesson's setup: the search that chose it and the check on unseen seeds.
 
-The lesson: as the task cosine ``p`` falls from 1.0 to 0.5, the one-gate MoE (OMoE) falls
-behind MMoE, shared-bottom gets worse, MMoE's two gates diverge, and MMoE's advantage over
-shared-bottom grows. Every configuration below is one live comparison,
-:func:`mmoe_lab.experiments.compare_over_seeds` with all three architectures at p = 0.5 and
-1.0 on 8 seeds (replica stacks), run on blocks of 8 search seeds (100–115 for the first ten configurations, 100–131 from
-then on; the check script uses seeds 0–39 and 200–239, which the search never touches). Per configuration it
-appends one row to ``data/calibration/correlation_search.csv`` and its per-seed results to
-``data/calibration/correlation_search_runs.csv``; configurations already in the search file
-(by tag) are skipped, so an interrupted search resumes where it stopped.
-
-The counts (each over the 16 single seeds and over the 2 blocks' 8-seed means; "gap" is
-(OMoE − MMoE) / OMoE):
+The lesson (the paper's Fig. 4): as the task cosine ``p`` falls from 1.0 to 0.5, the one-gate
+MoE (OMoE) falls behind MMoE, shared-bottom gets worse, MMoE's two gates diverge, and MMoE's
+advantage over shared-bottom grows. Every configuration in :data:`CONFIGS` is one live
+comparison, :func:`mmoe_lab.experiments.compare_over_seeds` with all three architectures at
+p = 0.5 and 1.0 on 8 seeds (replica stacks). The bars, each counted on single seeds and on
+each block's 8-seed means ("gap" is (OMoE − MMoE) / OMoE):
 
 * (a) the OMoE gap is positive at 0.5 and larger than at 1.0;
 * (b) shared-bottom's loss is higher at 0.5 than at 1.0;
 * (c) MMoE's gate divergence (Jensen–Shannon, bits, between the two tasks' mean gates on 500
   standard-normal probe inputs) is larger at 0.5;
-* (d) SB − MMoE is larger at 0.5.
+* (d) SB − MMoE is larger at 0.5 (reported, not a bar).
 
-Timing: ``live_wall_s`` / ``live_cpu_s`` are the wall and process CPU seconds of one live
-comparison (3 architectures × 8 seeds × 2 p, the block's whole ``compare_over_seeds`` call),
-max over the two blocks, with the 1-minute load average around it. On a loaded machine the
-wall time is inflated; the CPU time bounds what the call costs on 2 idle cores from above (the
-process uses one to two cores), and ``fits_45s`` is ``live_cpu_s <= 45``.
+Commands (from the repo root)::
 
-Usage (from the repo root)::
+    python -m mmoe_lab lesson search              # run every configuration not yet in the search file
+    python -m mmoe_lab lesson search --list       # show the configurations, mark the done ones
+    python -m mmoe_lab lesson search --only TAG   # run one (still skipping done ones)
+    python -m mmoe_lab lesson search --bootstrap  # pass rate per bar for a random block of 8 seeds
+    python -m mmoe_lab lesson check --first 240 --blocks 5 [--config TAG]
 
-    .venv/bin/python scripts/search_correlation_lesson.py            # run every missing config
-    .venv/bin/python scripts/search_correlation_lesson.py --list     # show configs, mark done
-    .venv/bin/python scripts/search_correlation_lesson.py --only TAG [TAG ...]
+``search`` runs blocks of 8 search seeds (100–115 for the first ten configurations, 100–131
+from then on) and appends one row per configuration to
+``data/calibration/correlation_search.csv`` and its per-seed results to
+``correlation_search_runs.csv``; an interrupted search resumes where it stopped. Timing:
+``live_wall_s`` / ``live_cpu_s`` are the wall and process CPU seconds of one live comparison
+(max over the blocks) and ``fits_45s`` is ``live_cpu_s <= 45``.
+
+``check`` runs a configuration (default :data:`CHOSEN`) on seeds the search never used, as
+``--blocks`` live comparisons of 8 seeds, writes one row per (arch, p, seed) to
+``data/calibration/correlation_lesson_check.csv`` (rows of other configurations or seeds
+stay) and exits 1 if a bar fails ((a) on every block and on ≥ 3/4 of the single seeds; (b) and
+(c) on every block), 2 if the seeds overlap the search's. Checks so far: ``--first 0`` and
+``--first 200`` (S15A2-u8-b128-s4400) and ``--first 240`` (S15A2-u8-b128-s6000); the registry
+(:mod:`mmoe_lab.claims`) reads the last one. ``data/calibration/README.md`` has the results.
 """
 
 from __future__ import annotations
@@ -41,16 +45,25 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+from .calibrate import append_csv
+from .io import atomic_write_text
+
+__all__ = ["CONFIGS", "BY_TAG", "CHOSEN", "live_comparison", "wide", "bars", "block_means", "run_config",
+           "block_pass_rates", "bootstrap_table", "search_main", "check_main", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "data" / "calibration"
 SEARCH_CSV = OUT / "correlation_search.csv"
 RUNS_CSV = OUT / "correlation_search_runs.csv"
+CHECK_CSV = OUT / "correlation_lesson_check.csv"
+
 SEARCH_SEEDS = tuple(range(100, 132))  # the first 10 configurations used 100-115 only
 BLOCK = 8
 ARCHS = ("shared_bottom", "omoe", "mmoe")
@@ -67,7 +80,7 @@ def config(tag: str, note: str = "", *, steps: int = 2000, batch_size: int = 256
     samples: an epoch is ``n_train // batch_size`` steps, one curve point per epoch).
     """
     if steps % epochs:
-        raise ValueError(f"{tag}: steps={steps} is not a multiple of epochs={epochs}")
+        raise ValueError(f"`steps` should be a multiple of `epochs`. Received: `steps={steps}`, `epochs={epochs}` ({tag})")
     budget = {"n_train": steps // epochs * batch_size, "n_test": n_test, "epochs": epochs,
               "batch_size": batch_size, "learning_rate": learning_rate, "fresh_samples": True,
               "lr_schedule": lr_schedule}
@@ -136,7 +149,7 @@ CONFIGS: list[dict[str, Any]] = [
 
 BY_TAG = {c["tag"]: c for c in CONFIGS}
 if len(BY_TAG) != len(CONFIGS):
-    raise SystemExit("duplicate tags in CONFIGS")
+    raise ValueError("`CONFIGS` should have unique tags")
 
 
 def live_comparison(cfg: dict[str, Any], seeds: list[int]) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -145,7 +158,7 @@ def live_comparison(cfg: dict[str, Any], seeds: list[int]) -> tuple[pd.DataFrame
     Returns per-seed rows ``arch, correlation, seed, test_loss, task_0, task_1, jsd`` and the
     call's timing.
     """
-    from mmoe_lab.experiments import compare_over_seeds, gate_divergences
+    from .experiments import compare_over_seeds, gate_divergences
 
     load0 = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
@@ -193,6 +206,7 @@ def block_means(runs: pd.DataFrame, block: int = BLOCK) -> pd.DataFrame:
 
 
 def summarize(cfg: dict[str, Any], runs: pd.DataFrame, timings: list[dict[str, float]]) -> dict[str, Any]:
+    """One search row: the configuration, the counts per bar (seeds and blocks), mean MSEs, timing."""
     w = wide(runs)
     per_seed, per_block = bars(w), bars(block_means(runs))
     means = w.mean()
@@ -227,27 +241,15 @@ def summarize(cfg: dict[str, Any], runs: pd.DataFrame, timings: list[dict[str, f
     return row
 
 
-def append_csv(path: Path, df: pd.DataFrame) -> None:
-    """Append rows (columns may grow; earlier rows get blanks), atomically, under a file lock."""
-    import fcntl
-    import tempfile
-
-    from mmoe_lab.study import atomic_write_text
-
-    with open(Path(tempfile.gettempdir()) / f"mmoe_lab_{path.stem}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            df = pd.concat([pd.read_csv(path), df], ignore_index=True)
-        atomic_write_text(path, df.to_csv(index=False))
-
-
 def done_tags() -> set[str]:
+    """The tags already in the search file."""
     if not SEARCH_CSV.exists():
         return set()
     return set(pd.read_csv(SEARCH_CSV)["tag"])
 
 
 def run_config(cfg: dict[str, Any], seeds: tuple[int, ...] = SEARCH_SEEDS, write: bool = True) -> dict[str, Any]:
+    """Run one configuration on ``seeds`` in blocks of 8 and (with ``write``) append its rows; errors are recorded."""
     parts, timings = [], []
     try:
         for k in range(0, len(seeds), BLOCK):
@@ -310,9 +312,14 @@ COMPACT = ["tag", "status", "a_seeds", "a_blocks", "b_seeds", "b_blocks", "c_see
            "mse_shared_bottom_0.5", "mse_mmoe_1.0", "mse_omoe_1.0", "mse_shared_bottom_1.0", "live_wall_s",
            "live_cpu_s", "load_max"]
 
+#: The configuration the search chose (a tag of :data:`CONFIGS`); the package's ``LESSON_*`` constants.
+CHOSEN = "S15A2-u8-b128-s6000"
 
-def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+
+def search_main(argv: Sequence[str]) -> int:
+    """``python -m mmoe_lab lesson search [--list | --bootstrap | --only TAG ...] [--dry] [--seeds F C]``."""
+    ap = argparse.ArgumentParser(prog="python -m mmoe_lab lesson search",
+                                 description="Run every configuration of the lesson search not yet in its file.")
     ap.add_argument("--list", action="store_true", help="list the configurations and which are done")
     ap.add_argument("--only", nargs="+", default=None, help="run only these tags (still skipping done ones)")
     ap.add_argument("--dry", action="store_true", help="run but do not write the CSVs")
@@ -321,7 +328,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seeds", nargs=2, type=int, default=(SEARCH_SEEDS[0], len(SEARCH_SEEDS)),
                     metavar=("FIRST", "COUNT"), help="search seeds FIRST..FIRST+COUNT-1 (default 100 32; "
                     "the first 10 configurations used 100 16)")
-    args = ap.parse_args(argv)
+    args = ap.parse_args(list(argv))
     done = done_tags()
     if args.bootstrap:
         print(bootstrap_table().to_string(index=False))
@@ -335,14 +342,14 @@ def main(argv: list[str]) -> int:
         return 0
     unknown = set(args.only or ()) - set(BY_TAG)
     if unknown:
-        ap.error(f"unknown tags {sorted(unknown)}")
+        ap.error(f"`--only` should name tags of CONFIGS. Received unknown tags {sorted(unknown)}")
     todo = [c for c in CONFIGS if (args.only is None or c["tag"] in args.only) and c["tag"] not in done]
     if not todo:
         print("nothing to do: every configuration is in", SEARCH_CSV.relative_to(ROOT))
         return 0
     import mmoe_lab
 
-    mmoe_lab.setup_notebook()
+    mmoe_lab.setup_notebook(style=False)
     for cfg in todo:
         print(f"{cfg['tag']}: {cfg['note']}", flush=True)
         row = run_config(cfg, tuple(range(args.seeds[0], args.seeds[0] + args.seeds[1])), write=not args.dry)
@@ -350,5 +357,98 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def check_main(argv: Sequence[str]) -> int:
+    """``python -m mmoe_lab lesson check [--config TAG] [--first F] [--blocks K] [--out CSV]``; 1 if a bar fails."""
+    ap = argparse.ArgumentParser(prog="python -m mmoe_lab lesson check",
+                                 description="Check the lesson's bars on seeds the search never used.")
+    ap.add_argument("--config", default=CHOSEN, choices=sorted(BY_TAG))
+    ap.add_argument("--first", type=int, default=0)
+    ap.add_argument("--blocks", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=CHECK_CSV)
+    args = ap.parse_args(list(argv))
+    cfg = BY_TAG[args.config]
+    seeds = list(range(args.first, args.first + BLOCK * args.blocks))
+    if set(seeds) & set(SEARCH_SEEDS):
+        print(f"seeds {seeds[0]}-{seeds[-1]} overlap the search seeds {SEARCH_SEEDS[0]}-{SEARCH_SEEDS[-1]}; "
+              "choose others", file=sys.stderr)
+        return 2
+    import mmoe_lab
+
+    mmoe_lab.setup_notebook(style=False)
+    from . import experiments
+
+    if args.config == CHOSEN:  # the chosen configuration is the package's default: they must agree
+        lesson = {"generator": experiments.LESSON_GENERATOR, "model": experiments.LESSON_MODEL,
+                  "budget": experiments.LESSON_BUDGET}
+        mismatch = {k: (cfg[k], v) for k, v in lesson.items() if dict(cfg[k]) != dict(v)}
+        if mismatch:
+            print(f"{CHOSEN} differs from mmoe_lab.experiments' LESSON_* constants: {mismatch}", file=sys.stderr)
+            return 2
+    # rows of other configurations or seeds stay; this run's (config, seeds) rows are replaced
+    earlier = pd.read_csv(args.out) if args.out.exists() else pd.DataFrame()
+    if len(earlier):
+        earlier = earlier[~((earlier["config"] == cfg["tag"]) & earlier["seed"].isin(seeds))]
+    print(f"config {cfg['tag']}: generator {cfg['generator']}, model {cfg['model']}, budget {cfg['budget']}")
+    parts, timings = [], []
+    for k in range(args.blocks):
+        block = seeds[k * BLOCK:(k + 1) * BLOCK]
+        runs, t = live_comparison(cfg, block)
+        timings.append(t)
+        parts.append(runs.assign(block=k, wall_s=round(t["wall"], 1), cpu_s=round(t["cpu"], 1),
+                                 load_start=round(t["load_start"], 2), load_end=round(t["load_end"], 2)))
+        b = bars(block_means(runs)).iloc[0]
+        print(f"block {k} (seeds {block[0]}-{block[-1]}): gap {b.gap_lo:+.3f} vs {b.gap_hi:+.3f}, "
+              f"SB-MMoE {b.adv_lo:.4f} vs {b.adv_hi:.4f}, a/b/c/d {int(b.a)}{int(b.b)}{int(b.c)}{int(b.d)}; "
+              f"{t['wall']:.1f} s wall, {t['cpu']:.1f} s cpu, load {t['load_start']:.1f}-{t['load_end']:.1f}",
+              flush=True)
+        new = pd.concat(parts, ignore_index=True).assign(config=cfg["tag"])
+        atomic_write_text(args.out, pd.concat([earlier, new], ignore_index=True).to_csv(index=False))
+    runs = pd.concat(parts, ignore_index=True)
+    w = wide(runs)
+    per_seed, per_block = bars(w), bars(block_means(runs))
+    n, nb = len(per_seed), len(per_block)
+    print("\nblock means:")
+    print(block_means(runs).round(4).to_string())
+    need_a = -(-3 * n // 4)
+    checks = [
+        ("(a) OMoE gap > 0 at 0.5 and > gap at 1.0, blocks", int(per_block.a.sum()), nb, nb),
+        ("(a) same, single seeds", int(per_seed.a.sum()), n, need_a),
+        ("(b) SB loss higher at 0.5, blocks", int(per_block.b.sum()), nb, nb),
+        ("(c) MMoE gate JSD larger at 0.5, blocks", int(per_block.c.sum()), nb, nb),
+    ]
+    reported = [
+        ("(b) single seeds", int(per_seed.b.sum()), n),
+        ("(c) single seeds", int(per_seed.c.sum()), n),
+        ("(d) SB - MMoE larger at 0.5, blocks", int(per_block.d.sum()), nb),
+        ("(d) single seeds", int(per_seed.d.sum()), n),
+    ]
+    ok = True
+    print(f"\nbars ({nb} blocks of {BLOCK}, seeds {seeds[0]}-{seeds[-1]}, config {cfg['tag']}):")
+    for name, got, of, need in checks:
+        passed = got >= need
+        ok &= passed
+        print(f"  {'PASS' if passed else 'FAIL'}  {got}/{of} (need {need})  {name}")
+    for name, got, of in reported:
+        print(f"  ----  {got}/{of}  {name}")
+    m = w.mean()
+    print("\nmean over all seeds:", {k: round(float(v), 4) for k, v in m.items()})
+    print(f"one live comparison: wall {min(t['wall'] for t in timings):.1f}-{max(t['wall'] for t in timings):.1f} s, "
+          f"cpu {min(t['cpu'] for t in timings):.1f}-{max(t['cpu'] for t in timings):.1f} s")
+    print("wrote", args.out)
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mmoe_lab lesson search|check ...`` (see the module docstring)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"search": search_main, "check": check_main}
+    if not argv or argv[0] not in commands:
+        print("usage: python -m mmoe_lab lesson search [--list | --bootstrap | --only TAG ...] [--dry]\n"
+              "       python -m mmoe_lab lesson check [--config TAG] [--first F] [--blocks K] [--out CSV]",
+              file=sys.stderr if argv else sys.stdout)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    return commands[argv[0]](argv[1:])
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
