@@ -205,7 +205,7 @@ def _jax_replica_loop(stack, optimizer, batch_fn, loss_fn):
             tv, ov = optimizer.stateless_apply(ov, grads, tv)
             return tv, ov, acc + per
 
-        acc0 = jnp.zeros((stack.num_replicas, stack.cfg.n_tasks), jnp.float32)
+        acc0 = jnp.zeros((stack.num_replicas, stack.cfg.num_tasks), jnp.float32)
         tv, ov, acc = jax.lax.fori_loop(0, k, body, (trainable, opt_vars, acc0))
         return tv, ov, acc / k
 
@@ -236,7 +236,7 @@ def _tf_replica_loop(stack, optimizer, batch_fn, loss_fn):
 
     @tf.function(jit_compile=False, reduce_retracing=True)
     def run(data, idx, start, k):
-        total = tf.zeros((stack.num_replicas, stack.cfg.n_tasks))
+        total = tf.zeros((stack.num_replicas, stack.cfg.num_tasks))
         for j in tf.range(k):
             x, y = batch_fn(data, idx[j] if idx.shape.rank == 3 else idx, start + j)
             with tf.GradientTape() as tape:

@@ -182,7 +182,7 @@ def fresh_sample_dataset(generator: TaskGenerator, batch_size: int, seed: int = 
     Returns:
         a generator of ``(x (batch, d), {task_name: (batch,)})``.
     """
-    t = generator.n_tasks
+    t = generator.num_tasks
     names = list(names) if names is not None else [f"task_{i}" for i in range(t)]
     if len(names) != t:
         raise ValueError(f"`names` should name the generator's {t} tasks. Received: names={names!r}")
@@ -249,11 +249,11 @@ def train_and_evaluate(
     learning_rate = learning_rate_schedule(learning_rate, schedule, epochs * steps)
     keras.backend.clear_session()
     set_random_seed(seed)
-    n_tasks = data["y_train"].shape[1]
-    model = build_model(arch, n_tasks, data["x_train"].shape[1], learning_rate=learning_rate, **build_kwargs)
+    num_tasks = data["y_train"].shape[1]
+    model = build_model(arch, num_tasks, data["x_train"].shape[1], learning_rate=learning_rate, **build_kwargs)
     if jit_compile:
         model.jit_compile = True
-    names = [f"task_{i}" for i in range(n_tasks)]
+    names = [f"task_{i}" for i in range(num_tasks)]
     validation = (data["x_test"], label_dict(data["y_test"], names))
     if fresh:
         model.steps_per_execution = steps_per_execution or 1

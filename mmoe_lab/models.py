@@ -82,10 +82,10 @@ class TaskSpec:
         return [keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")]
 
 
-def regression_tasks(n_tasks: int = 2) -> list[TaskSpec]:
-    """``n_tasks`` regression tasks named ``task_0, task_1, ...`` (the synthetic benchmark)."""
-    check_int("n_tasks", n_tasks)
-    return [TaskSpec(f"task_{i}") for i in range(n_tasks)]
+def regression_tasks(num_tasks: int = 2) -> list[TaskSpec]:
+    """``num_tasks`` regression tasks named ``task_0, task_1, ...`` (the synthetic benchmark)."""
+    check_int("num_tasks", num_tasks)
+    return [TaskSpec(f"task_{i}") for i in range(num_tasks)]
 
 
 def _check_tasks(tasks: Sequence[TaskSpec]) -> list[TaskSpec]:
@@ -98,7 +98,7 @@ def _check_tasks(tasks: Sequence[TaskSpec]) -> list[TaskSpec]:
     return tasks
 
 
-def mixture_params(input_dim: int, n_tasks: int, num_experts: int, expert_units: int,
+def mixture_params(input_dim: int, num_tasks: int, num_experts: int, expert_units: int,
                    tower_units: int, num_gates: int | None = None) -> int:
     """Trainable parameter count of an (O|M)MoE model with one-layer towers.
 
@@ -106,31 +106,31 @@ def mixture_params(input_dim: int, n_tasks: int, num_experts: int, expert_units:
     ``T`` towers ``(U + 1)·t + t + 1``.
 
     Args:
-        input_dim: ``d``. n_tasks: ``T``. num_experts: ``E``. expert_units: ``U``.
+        input_dim: ``d``. num_tasks: ``T``. num_experts: ``E``. expert_units: ``U``.
         tower_units: ``t``. num_gates: ``G``; default ``T`` (MMoE), 1 for OMoE.
     """
-    for name, value in (("input_dim", input_dim), ("n_tasks", n_tasks), ("num_experts", num_experts),
+    for name, value in (("input_dim", input_dim), ("num_tasks", num_tasks), ("num_experts", num_experts),
                         ("expert_units", expert_units), ("tower_units", tower_units)):
         check_int(name, value)
     if num_gates is not None:
         check_int("num_gates", num_gates)
-    g = n_tasks if num_gates is None else num_gates
+    g = num_tasks if num_gates is None else num_gates
     experts = num_experts * (input_dim * expert_units + expert_units)
     gates = g * (input_dim * num_experts + num_experts)
-    towers = n_tasks * (expert_units * tower_units + tower_units + tower_units + 1)
+    towers = num_tasks * (expert_units * tower_units + tower_units + tower_units + 1)
     return experts + gates + towers
 
 
-def matched_shared_units(input_dim: int, n_tasks: int, num_experts: int = 8, expert_units: int = 16,
+def matched_shared_units(input_dim: int, num_tasks: int, num_experts: int = 8, expert_units: int = 16,
                          tower_units: int = 8) -> int:
     """Shared-bottom hidden width whose parameter count matches the MMoE of the same config.
 
     Shared-bottom parameters: ``(d + 1)·w + T·(w·t + 2t + 1)`` for width ``w`` and tower width
     ``t``; solved for ``w`` and rounded.
     """
-    target = mixture_params(input_dim, n_tasks, num_experts, expert_units, tower_units)
-    fixed = n_tasks * (2 * tower_units + 1)
-    return max(1, round((target - fixed) / (input_dim + 1 + n_tasks * tower_units)))
+    target = mixture_params(input_dim, num_tasks, num_experts, expert_units, tower_units)
+    fixed = num_tasks * (2 * tower_units + 1)
+    return max(1, round((target - fixed) / (input_dim + 1 + num_tasks * tower_units)))
 
 
 def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int) -> Any:
@@ -206,16 +206,16 @@ def build_model(
     tasks = regression_tasks(tasks) if isinstance(tasks, int) else _check_tasks(tasks)
     if return_gates and arch == "shared_bottom":
         raise ValueError("`return_gates=True` needs a mixture model ('omoe' or 'mmoe'). Received: arch='shared_bottom'")
-    n_tasks = len(tasks)
+    num_tasks = len(tasks)
     inputs = keras.Input((input_dim,), name="features")
     gates = None
     if arch == "shared_bottom":
-        width = shared_units or matched_shared_units(input_dim, n_tasks, num_experts, expert_units, tower_units)
+        width = shared_units or matched_shared_units(input_dim, num_tasks, num_experts, expert_units, tower_units)
         shared = keras.layers.Dense(width, activation="relu", name="shared_bottom")(inputs)
-        task_inputs = [shared] * n_tasks
+        task_inputs = [shared] * num_tasks
     else:
         layer = MMoE(
-            num_experts, expert_units, n_tasks, num_gates=1 if arch == "omoe" else n_tasks,
+            num_experts, expert_units, num_tasks, num_gates=1 if arch == "omoe" else num_tasks,
             return_gates=return_gates, name=arch, **layer_kwargs,
         )
         out = layer(inputs)
@@ -273,17 +273,17 @@ def build_extraction_model(
     check_choice("arch", arch, EXTRACTION_ARCHITECTURES)
     check_int("num_levels", num_levels)
     tasks = regression_tasks(tasks) if isinstance(tasks, int) else _check_tasks(tasks)
-    n_tasks = len(tasks)
+    num_tasks = len(tasks)
     levels = 1 if arch == "cgc" else num_levels
     shared, specific = num_shared_experts, num_specific_experts
     if arch == "stacked_mmoe":
-        shared, specific = num_shared_experts + n_tasks * num_specific_experts, 0
+        shared, specific = num_shared_experts + num_tasks * num_specific_experts, 0
     inputs = keras.Input((input_dim,), name="features")
     h: Any = inputs
     gates = None
     for level in range(levels):
         top = level == levels - 1
-        layer = CGC(n_tasks, shared, specific, expert_units, shared_output=not top,
+        layer = CGC(num_tasks, shared, specific, expert_units, shared_output=not top,
                     return_gates=return_gates and top, name=f"{arch}_level{level}", **layer_kwargs)
         h = layer(h)
         if return_gates and top:

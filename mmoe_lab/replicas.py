@@ -68,7 +68,7 @@ class ReplicaConfig:
 
     Attributes:
         arch: ``"shared_bottom"``, ``"omoe"`` or ``"mmoe"``.
-        input_dim: ``d``. n_tasks: ``T``. num_experts: ``E``. expert_units: ``U``.
+        input_dim: ``d``. num_tasks: ``T``. num_experts: ``E``. expert_units: ``U``.
         tower_units: hidden width of each one-layer task tower.
         shared_units: shared-bottom width; ``None`` = parameter-matched to MMoE
             (:func:`mmoe_lab.models.matched_shared_units`).
@@ -76,7 +76,7 @@ class ReplicaConfig:
 
     arch: str = "mmoe"
     input_dim: int = 100
-    n_tasks: int = 2
+    num_tasks: int = 2
     num_experts: int = 8
     expert_units: int = 16
     tower_units: int = 8
@@ -84,18 +84,18 @@ class ReplicaConfig:
 
     def __post_init__(self) -> None:
         check_choice("arch", self.arch, ARCHITECTURES)
-        for name in ("input_dim", "n_tasks", "num_experts", "expert_units", "tower_units"):
+        for name in ("input_dim", "num_tasks", "num_experts", "expert_units", "tower_units"):
             check_int(name, getattr(self, name))
 
     @property
     def num_gates(self) -> int:
-        return 1 if self.arch == "omoe" else self.n_tasks
+        return 1 if self.arch == "omoe" else self.num_tasks
 
     @property
     def width(self) -> int:
         """Shared-bottom hidden width (parameter-matched unless given)."""
         return self.shared_units or matched_shared_units(
-            self.input_dim, self.n_tasks, self.num_experts, self.expert_units, self.tower_units)
+            self.input_dim, self.num_tasks, self.num_experts, self.expert_units, self.tower_units)
 
     @property
     def bottom_units(self) -> int:
@@ -107,8 +107,8 @@ def replica_param_count(cfg: ReplicaConfig) -> int:
     """Trainable parameters of *one* replica (equals the Keras model's ``count_params()``)."""
     if cfg.arch == "shared_bottom":
         h, t = cfg.width, cfg.tower_units
-        return (cfg.input_dim + 1) * h + cfg.n_tasks * (h * t + 2 * t + 1)
-    return mixture_params(cfg.input_dim, cfg.n_tasks, cfg.num_experts, cfg.expert_units,
+        return (cfg.input_dim + 1) * h + cfg.num_tasks * (h * t + 2 * t + 1)
+    return mixture_params(cfg.input_dim, cfg.num_tasks, cfg.num_experts, cfg.expert_units,
                           cfg.tower_units, cfg.num_gates)
 
 
@@ -118,7 +118,7 @@ def step_flops(cfg: ReplicaConfig, batch_size: int) -> float:
     Forward = 2 FLOPs per weight per sample (plus the small gate mixing), backward ≈ 2×
     forward, so a step is ≈ 6 · params · B (the usual dense-network estimate).
     """
-    mix = 0 if cfg.arch == "shared_bottom" else 2 * cfg.n_tasks * cfg.num_experts * cfg.expert_units
+    mix = 0 if cfg.arch == "shared_bottom" else 2 * cfg.num_tasks * cfg.num_experts * cfg.expert_units
     return 3.0 * batch_size * (2.0 * replica_param_count(cfg) + mix)
 
 
@@ -141,7 +141,7 @@ def init_replica_weights(cfg: ReplicaConfig, seeds: Sequence[int]) -> dict[str, 
         ``gate_bias (R, G·E)``; all: ``tower_kernel (R, T, H|U, t)``, ``tower_bias (R, T, t)``,
         ``out_kernel (R, T, t)``, ``out_bias (R, T)``.
     """
-    d, T, E, U, t = cfg.input_dim, cfg.n_tasks, cfg.num_experts, cfg.expert_units, cfg.tower_units
+    d, T, E, U, t = cfg.input_dim, cfg.num_tasks, cfg.num_experts, cfg.expert_units, cfg.tower_units
     G, H, K = cfg.num_gates, cfg.width, cfg.bottom_units
     out: dict[str, list[np.ndarray]] = {}
 
@@ -169,7 +169,7 @@ def init_replica_weights(cfg: ReplicaConfig, seeds: Sequence[int]) -> dict[str, 
 
 def weights_for_keras(cfg: ReplicaConfig, weights: dict[str, np.ndarray], r: int, model: keras.Model) -> None:
     """Copy replica ``r`` of ``weights`` into a :func:`mmoe_lab.models.build_model` model."""
-    T = cfg.n_tasks
+    T = cfg.num_tasks
     if cfg.arch == "shared_bottom":
         model.get_layer("shared_bottom").set_weights([weights["bottom_kernel"][r], weights["bottom_bias"][r]])
     else:
@@ -203,7 +203,7 @@ def replica_gates(cfg: ReplicaConfig, weights: dict[str, np.ndarray], x: Any) ->
     # the layer's gate math; (B, d) @ (R, d, G·E) broadcasts to (R, B, G·E)
     logits = gate_forward(x, weights["gate_kernel"], weights["gate_bias"], g)
     gates = ops.convert_to_numpy(ops.softmax(logits, axis=-1)).astype(np.float32)
-    return np.repeat(gates, cfg.n_tasks, axis=2) if g == 1 else gates
+    return np.repeat(gates, cfg.num_tasks, axis=2) if g == 1 else gates
 
 
 # ----------------------------------------------------------------------------- the layer
@@ -217,7 +217,7 @@ class ReplicaStack(keras.layers.Layer):
 
     Args:
         num_replicas: ``R``.
-        arch, input_dim, n_tasks, num_experts, expert_units, tower_units, shared_units:
+        arch, input_dim, num_tasks, num_experts, expert_units, tower_units, shared_units:
             as :class:`ReplicaConfig`.
 
     Input shape: ``(R, B, d)``. Output shape: ``(R, B, T)`` (one linear output per task).
@@ -228,12 +228,12 @@ class ReplicaStack(keras.layers.Layer):
         (4, 32, 2)
     """
 
-    def __init__(self, num_replicas: int, arch: str = "mmoe", input_dim: int = 100, n_tasks: int = 2,
+    def __init__(self, num_replicas: int, arch: str = "mmoe", input_dim: int = 100, num_tasks: int = 2,
                  num_experts: int = 8, expert_units: int = 16, tower_units: int = 8,
                  shared_units: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.num_replicas = check_int("num_replicas", num_replicas)
-        self.cfg = ReplicaConfig(arch, input_dim, n_tasks, num_experts, expert_units, tower_units, shared_units)
+        self.cfg = ReplicaConfig(arch, input_dim, num_tasks, num_experts, expert_units, tower_units, shared_units)
 
     def build(self, input_shape) -> None:
         shapes = {k: v.shape for k, v in init_replica_weights(self.cfg, [0] * self.num_replicas).items()}
@@ -256,7 +256,7 @@ class ReplicaStack(keras.layers.Layer):
             # every tower reads the same h: one matmul against the towers side by side (R, H, T·t)
             r, b, hw = ops.shape(h)[0], ops.shape(h)[1], ops.shape(h)[2]
             kernel = ops.reshape(ops.transpose(self.tower_kernel, (0, 2, 1, 3)), (r, hw, -1))
-            z = ops.reshape(ops.matmul(h, kernel), (r, b, cfg.n_tasks, cfg.tower_units))
+            z = ops.reshape(ops.matmul(h, kernel), (r, b, cfg.num_tasks, cfg.tower_units))
         else:
             # the MMoE layer's own math, with the replica axis in front
             experts = expert_forward(x, self.expert_kernel, self.expert_bias, ops.relu, cfg.num_experts)
@@ -270,12 +270,12 @@ class ReplicaStack(keras.layers.Layer):
         return ops.einsum("rbtk,rtk->rbt", z, self.out_kernel) + self.out_bias[:, None, :]
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[1], self.cfg.n_tasks)
+        return (input_shape[0], input_shape[1], self.cfg.num_tasks)
 
     def get_config(self) -> dict[str, Any]:
         c = self.cfg
         return {**super().get_config(), "num_replicas": self.num_replicas, "arch": c.arch,
-                "input_dim": c.input_dim, "n_tasks": c.n_tasks, "num_experts": c.num_experts,
+                "input_dim": c.input_dim, "num_tasks": c.num_tasks, "num_experts": c.num_experts,
                 "expert_units": c.expert_units, "tower_units": c.tower_units,
                 "shared_units": c.shared_units}
 
@@ -323,7 +323,7 @@ class ReplicaData:
 
 def make_replica_data(
     seeds: Sequence[int], correlation: float | Sequence[float], *, preset: str = "teaching",
-    n_train: int | None = 10_000, n_test: int = 2_000, n_features: int = 100, n_tasks: int = 2,
+    n_train: int | None = 10_000, n_test: int = 2_000, n_features: int = 100, num_tasks: int = 2,
     shared_inputs: bool = False, generator_kwargs: dict[str, Any] | None = None,
 ) -> ReplicaData:
     """Each replica's own task draw and data set, from its data seed.
@@ -351,7 +351,7 @@ def make_replica_data(
         pool = np.random.default_rng([min(seeds), 7]).standard_normal((n_train, n_features)).astype(np.float32)
     for seed, p in zip(seeds, ps, strict=True):
         rng = np.random.default_rng(int(seed))
-        gen = TaskGenerator.from_preset(n_features, p, n_tasks=n_tasks, preset=preset,
+        gen = TaskGenerator.from_preset(n_features, p, num_tasks=num_tasks, preset=preset,
                                         standardize=True, random_state=rng, **(generator_kwargs or {}))
         gens.append(gen)
         if n_train is not None and pool is None:
@@ -427,7 +427,7 @@ def _fresh_arrays(gens: Sequence[TaskGenerator], seeds: Sequence[int]) -> dict[s
 
     R = len(gens)
     return {
-        "w": col([g.weights.T for g in gens], (R, gens[0].n_features, gens[0].n_tasks)),  # (R, d, T)
+        "w": col([g.weights.T for g in gens], (R, gens[0].n_features, gens[0].num_tasks)),  # (R, d, T)
         "alpha": col([g.alpha for g in gens], (R, 1, 1, -1)),
         "beta": col([g.beta for g in gens], (R, 1, 1, -1)),
         "mu": col([g.label_mean for g in gens], (R, 1, 1)),
@@ -506,12 +506,12 @@ def train_replicas(
     """
     seeds = [int(s) for s in seeds]
     cfg = ReplicaConfig(arch, **(cfg_kwargs or {}))
-    R, B, T = len(seeds), int(batch_size), cfg.n_tasks
+    R, B, T = len(seeds), int(batch_size), cfg.num_tasks
     if data is None:
         data = make_replica_data(seeds, correlation, preset=preset, n_train=n_train, n_test=n_test,
-                                 n_features=cfg.input_dim, n_tasks=T, shared_inputs=shared_inputs,
+                                 n_features=cfg.input_dim, num_tasks=T, shared_inputs=shared_inputs,
                                  generator_kwargs=generator_kwargs)
-    stack = ReplicaStack(R, **{k: getattr(cfg, k) for k in ("arch", "input_dim", "n_tasks", "num_experts",
+    stack = ReplicaStack(R, **{k: getattr(cfg, k) for k in ("arch", "input_dim", "num_tasks", "num_experts",
                                                              "expert_units", "tower_units", "shared_units")})
     stack.build((R, None, cfg.input_dim))
     stack.set_replica_weights(init_replica_weights(cfg, init_seeds if init_seeds is not None else seeds))

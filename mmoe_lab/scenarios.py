@@ -40,7 +40,7 @@ def _logit(p: float) -> float:
 
 
 def _video_generator(n_features: int, correlation: Any, rng: np.random.Generator) -> TaskGenerator:
-    return TaskGenerator.from_preset(n_features, correlation, n_tasks=3, preset="teaching",
+    return TaskGenerator.from_preset(n_features, correlation, num_tasks=3, preset="teaching",
                                      standardize=True, random_state=rng)
 
 
@@ -215,7 +215,7 @@ def make_funnel(
     n_samples = check_int("n_samples", n_samples, 1)
     _check_funnel_args(n_features, ctr, cvr, sharpness)
     rng = check_random_state(random_state)
-    gen = TaskGenerator.from_preset(n_features, correlation, n_tasks=2, preset="teaching",
+    gen = TaskGenerator.from_preset(n_features, correlation, num_tasks=2, preset="teaching",
                                     standardize=True, random_state=rng)
     x, z = gen.sample(n_samples, rng)
     return x, _funnel_labels(z, rng, ctr, cvr, sharpness)
@@ -242,7 +242,7 @@ def make_funnel_splits(
     n_test = check_int("n_test", n_test, 1)
     _check_funnel_args(n_features, ctr, cvr, sharpness)
     rng = check_random_state(random_state)
-    gen = TaskGenerator.from_preset(n_features, correlation, n_tasks=2, preset="teaching",
+    gen = TaskGenerator.from_preset(n_features, correlation, num_tasks=2, preset="teaching",
                                     standardize=True, random_state=rng)
     return _train_test(gen, n_train, n_test, rng, lambda z: _funnel_labels(z, rng, ctr, cvr, sharpness))
 

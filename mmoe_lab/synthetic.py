@@ -52,13 +52,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def correlation_matrix(correlation: Any, n_tasks: int = 2) -> np.ndarray:
+def correlation_matrix(correlation: Any, num_tasks: int = 2) -> np.ndarray:
     """Build and validate a task cosine matrix.
 
     Args:
         correlation: a scalar ``p`` in [-1, 1] (the same cosine for every pair of tasks) or a
-            ``(n_tasks, n_tasks)`` symmetric, positive semi-definite matrix with unit diagonal.
-        n_tasks: number of tasks ``T`` (>= 1).
+            ``(num_tasks, num_tasks)`` symmetric, positive semi-definite matrix with unit diagonal.
+        num_tasks: number of tasks ``T`` (>= 1).
 
     Returns:
         float64 array of shape ``(T, T)``.
@@ -67,21 +67,21 @@ def correlation_matrix(correlation: Any, n_tasks: int = 2) -> np.ndarray:
         ValueError: for a value outside [-1, 1], NaN, a wrong shape, an asymmetric matrix, a
             diagonal other than 1, or a matrix that is not positive semi-definite.
     """
-    n_tasks = check_int("n_tasks", n_tasks, 1)
+    num_tasks = check_int("num_tasks", num_tasks, 1)
     if isinstance(correlation, numbers.Real) and not isinstance(correlation, bool):
         p = check_number("correlation", correlation, -1.0, 1.0)
-        mat = np.full((n_tasks, n_tasks), p)
+        mat = np.full((num_tasks, num_tasks), p)
         np.fill_diagonal(mat, 1.0)
     else:
         try:
             mat = np.asarray(correlation, dtype=np.float64)
         except (TypeError, ValueError):
-            raise invalid("correlation", "a real number in [-1, 1] or a (n_tasks, n_tasks) matrix",
+            raise invalid("correlation", "a real number in [-1, 1] or a (num_tasks, num_tasks) matrix",
                           correlation) from None
-        if mat.shape != (n_tasks, n_tasks):
+        if mat.shape != (num_tasks, num_tasks):
             raise ValueError(
-                f"`correlation` should be a scalar or a matrix of shape ({n_tasks}, {n_tasks}) "
-                f"for n_tasks={n_tasks}. Received a value of shape {mat.shape}"
+                f"`correlation` should be a scalar or a matrix of shape ({num_tasks}, {num_tasks}) "
+                f"for num_tasks={num_tasks}. Received a value of shape {mat.shape}"
             )
         if np.isnan(mat).any():
             raise invalid("correlation", "a matrix without NaN", mat.tolist())
@@ -174,7 +174,7 @@ class TaskGenerator:
         object.__setattr__(self, "label_std", std)
 
     @property
-    def n_tasks(self) -> int:
+    def num_tasks(self) -> int:
         return int(self.weights.shape[0])
 
     @property
@@ -187,7 +187,7 @@ class TaskGenerator:
         n_features: int = 100,
         correlation: Any = 0.5,
         *,
-        n_tasks: int = 2,
+        num_tasks: int = 2,
         preset: str = "teaching",
         scale: float | None = None,
         n_sines: int | None = None,
@@ -199,12 +199,12 @@ class TaskGenerator:
     ) -> TaskGenerator:
         """Draw the generator's parameters (see :func:`make_correlated_tasks` for the args)."""
         check_choice("preset", preset, sorted(PRESETS))
-        n_tasks = check_int("n_tasks", n_tasks, 1)
+        num_tasks = check_int("num_tasks", num_tasks, 1)
         n_features = check_int("n_features", n_features, 1)
-        if n_features < n_tasks:
-            raise invalid("n_features", f"an integer >= n_tasks={n_tasks} (one orthogonal direction per task)",
+        if n_features < num_tasks:
+            raise invalid("n_features", f"an integer >= num_tasks={num_tasks} (one orthogonal direction per task)",
                           n_features)
-        cosine = correlation_matrix(correlation, n_tasks)
+        cosine = correlation_matrix(correlation, num_tasks)
         const = dict(PRESETS[preset])
         for key, val in (("scale", scale), ("n_sines", n_sines), ("alpha_std", alpha_std),
                          ("beta", beta), ("noise_std", noise_std)):
@@ -218,7 +218,7 @@ class TaskGenerator:
         rng = check_random_state(random_state)
 
         # 1. orthonormal u_1..u_T (rows), 2. W = c·L·U with L the Cholesky factor of P
-        q, _ = np.linalg.qr(rng.standard_normal((n_features, n_tasks)))
+        q, _ = np.linalg.qr(rng.standard_normal((n_features, num_tasks)))
         weights = c * _psd_cholesky(cosine) @ q.T
         # 3. shared sine constants
         alpha = rng.normal(0.0, a_std, size=m)
@@ -247,7 +247,7 @@ class TaskGenerator:
     def label_correlation(self) -> np.ndarray:
         """Exact population Pearson correlation of the labels, ``(T, T)``."""
         mean, std = self.label_mean, self.label_std
-        t = self.n_tasks
+        t = self.num_tasks
         out = np.eye(t)
         for i in range(t):
             for j in range(i + 1, t):
@@ -286,7 +286,7 @@ def make_correlated_tasks(
     n_features: int = 100,
     correlation: Any = 0.5,
     *,
-    n_tasks: int = 2,
+    num_tasks: int = 2,
     preset: str = "teaching",
     scale: float | None = None,
     n_sines: int | None = None,
@@ -298,7 +298,7 @@ def make_correlated_tasks(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate regression tasks whose weight vectors meet at a chosen cosine (paper §3.2).
 
-    Generative process (``d = n_features``, ``T = n_tasks``, ``m = n_sines``, ``c = scale``):
+    Generative process (``d = n_features``, ``T = num_tasks``, ``m = n_sines``, ``c = scale``):
 
     * ``u_1..u_T``: orthonormal vectors in ``R^d``; ``W = c · L U`` with ``L`` the Cholesky
       factor of the cosine matrix. For ``T = 2``: ``w1 = c·u1``,
@@ -356,10 +356,10 @@ def make_correlated_tasks(
 
     Args:
         n_samples: number of rows (>= 1).
-        n_features: input dimension ``d`` (>= ``n_tasks``); the paper uses 100.
+        n_features: input dimension ``d`` (>= ``num_tasks``); the paper uses 100.
         correlation: the cosine ``p`` in [-1, 1] between every pair of task weight vectors, or
             a ``(T, T)`` positive semi-definite matrix with unit diagonal.
-        n_tasks: number of tasks ``T``.
+        num_tasks: number of tasks ``T``.
         preset: ``"teaching"`` or ``"paper"``; the keyword constants below override it.
         scale, n_sines, alpha_std, beta, noise_std: generator constants (see above).
         standardize: if True, z-score each label with its exact population mean and standard
@@ -368,7 +368,7 @@ def make_correlated_tasks(
             identical arrays.
 
     Returns:
-        ``X``: float32 array ``(n_samples, n_features)``; ``Y``: float32 ``(n_samples, n_tasks)``.
+        ``X``: float32 array ``(n_samples, n_features)``; ``Y``: float32 ``(n_samples, num_tasks)``.
 
     Raises:
         ValueError: naming the argument, what was expected and what was given.
@@ -381,7 +381,7 @@ def make_correlated_tasks(
     n_samples = check_int("n_samples", n_samples, 1)
     rng = check_random_state(random_state)
     gen = TaskGenerator.from_preset(
-        n_features, correlation, n_tasks=n_tasks, preset=preset, scale=scale, n_sines=n_sines,
+        n_features, correlation, num_tasks=num_tasks, preset=preset, scale=scale, n_sines=n_sines,
         alpha_std=alpha_std, beta=beta, noise_std=noise_std, standardize=standardize,
         random_state=rng,
     )
@@ -394,7 +394,7 @@ def make_task_splits(
     correlation: Any = 0.5,
     *,
     n_features: int = 100,
-    n_tasks: int = 2,
+    num_tasks: int = 2,
     preset: str = "teaching",
     random_state: Any = None,
     **constants: Any,
@@ -407,7 +407,7 @@ def make_task_splits(
     """
     rng = check_random_state(random_state)
     gen = TaskGenerator.from_preset(
-        n_features, correlation, n_tasks=n_tasks, preset=preset, standardize=True,
+        n_features, correlation, num_tasks=num_tasks, preset=preset, standardize=True,
         random_state=rng, **constants,
     )
     x_tr, y_tr = gen.sample(n_train, rng)

@@ -15,7 +15,7 @@ from mmoe_lab.synthetic import (
 
 
 def test_shapes_and_dtypes():
-    X, Y = make_correlated_tasks(500, 20, 0.3, n_tasks=3, random_state=0)
+    X, Y = make_correlated_tasks(500, 20, 0.3, num_tasks=3, random_state=0)
     assert X.shape == (500, 20) and Y.shape == (500, 3)
     assert X.dtype == np.float32 and Y.dtype == np.float32
 
@@ -79,7 +79,7 @@ def test_standardize_gives_unit_scale_labels():
 
 def test_three_task_matrix_is_respected():
     P = np.array([[1.0, 0.9, 0.1], [0.9, 1.0, 0.3], [0.1, 0.3, 1.0]])
-    gen = TaskGenerator.from_preset(40, P, n_tasks=3, random_state=0)
+    gen = TaskGenerator.from_preset(40, P, num_tasks=3, random_state=0)
     W = gen.weights / np.linalg.norm(gen.weights, axis=1, keepdims=True)
     np.testing.assert_allclose(W @ W.T, P, atol=1e-10)
     _, Y = gen.sample(40_000, random_state=1)
@@ -88,7 +88,7 @@ def test_three_task_matrix_is_respected():
 
 
 def test_scalar_correlation_for_many_tasks():
-    gen = TaskGenerator.from_preset(10, 0.6, n_tasks=4, random_state=0)
+    gen = TaskGenerator.from_preset(10, 0.6, num_tasks=4, random_state=0)
     W = gen.weights / np.linalg.norm(gen.weights, axis=1, keepdims=True)
     np.testing.assert_allclose(W @ W.T, correlation_matrix(0.6, 4), atol=1e-10)
 
@@ -118,11 +118,11 @@ def test_spearman_sees_monotone_uneven_steps():
         (dict(n_samples=10, correlation=1.5), r"correlation.*\[-1\.0, 1\.0\].*1\.5"),
         (dict(n_samples=10, correlation=float("nan")), "correlation"),
         (dict(n_samples=10, correlation="high"), "correlation"),
-        (dict(n_samples=10, n_features=2, n_tasks=3), "n_features"),
-        (dict(n_samples=10, n_tasks=3, correlation=-0.9), "positive semi-definite"),
-        (dict(n_samples=10, n_tasks=2, correlation=[[1, 0.5], [0.4, 1]]), "symmetric"),
-        (dict(n_samples=10, n_tasks=2, correlation=[[1, 0.5, 0], [0.5, 1, 0]]), "shape"),
-        (dict(n_samples=10, n_tasks=3, correlation=[[1, .9, -.9], [.9, 1, .9], [-.9, .9, 1]]), "positive semi-definite"),
+        (dict(n_samples=10, n_features=2, num_tasks=3), "n_features"),
+        (dict(n_samples=10, num_tasks=3, correlation=-0.9), "positive semi-definite"),
+        (dict(n_samples=10, num_tasks=2, correlation=[[1, 0.5], [0.4, 1]]), "symmetric"),
+        (dict(n_samples=10, num_tasks=2, correlation=[[1, 0.5, 0], [0.5, 1, 0]]), "shape"),
+        (dict(n_samples=10, num_tasks=3, correlation=[[1, .9, -.9], [.9, 1, .9], [-.9, .9, 1]]), "positive semi-definite"),
         (dict(n_samples=10, preset="nope"), "preset"),
         (dict(n_samples=10, random_state="x"), "random_state"),
         (dict(n_samples=10, noise_std=-1.0), "noise_std"),
