@@ -15,14 +15,20 @@ from matplotlib.figure import Figure
 from . import paper as _paper
 
 __all__ = [
-    "set_style",
-    # guided path
-    "PAPER_FIG2", "PAPER_FIG4", "ARCH_LABELS", "MORE_ARCH_LABELS", "task_label", "arch_label", "GAP_STYLE", "plot_gap_vs_p", "plot_loss_vs_p", "ARCH_COLORS", "figure_png", "png_width", "plot_task_vectors",
-    "plot_label_scatter", "plot_label_scatter_grid", "plot_pearson_vs_spearman", "plot_fig2",
-    "plot_loss_curves", "plot_gate_bars", "plot_gate_heatmaps", "plot_consultation",
-    "plot_model_comparison", "plot_seed_curves",
-    # 07-09
-    "plot_watch_time", "plot_gradient_norms", "plot_mtl_gain", "plot_cvr_calibration",
+    # style, colours and names shared by every figure
+    "set_style", "figure_png", "png_width", "ARCH_LABELS", "ARCH_COLORS", "MORE_ARCH_LABELS", "task_label",
+    "arch_label", "PAPER_FIG2", "PAPER_FIG4",
+    # guided path (01-04): generator, architectures, gates
+    "plot_task_vectors", "plot_label_scatter", "plot_label_scatter_grid", "plot_pearson_vs_spearman", "plot_fig2",
+    "plot_loss_curves", "plot_gate_bars", "plot_gate_heatmaps", "plot_consultation", "plot_model_comparison",
+    "plot_seed_curves",
+    # practitioner tasks (07-10)
+    "plot_watch_time", "plot_gradient_norms", "plot_mtl_gain", "plot_cvr_calibration", "plot_census_auc",
+    # the correlation lesson and the stored study (02-05)
+    "GAP_STYLE", "plot_gap_vs_p", "plot_loss_vs_p", "plot_fig4_curves", "plot_fig5_hist", "plot_datasize",
+    "plot_spread_by_size",
+    # gate collapse (06)
+    "COLLAPSE_COLORS", "plot_gate_mean_heatmap", "plot_gate_curves", "plot_utilization", "plot_gate_diagnostics",
 ]
 
 
@@ -508,8 +514,6 @@ def plot_cvr_calibration(true_p: Any, predictions: dict[str, Any], bins: int = 1
 # ---- 10 ----
 # Census-income (10).
 
-__all__ += ["plot_census_auc"]
-
 
 def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
     """Our income AUC per architecture beside the paper's Table 1 (mean and best).
@@ -753,8 +757,6 @@ def plot_spread_by_size(per_run: Any, preset: str = "paper", correlation: float 
     return fig
 
 
-__all__ += ["plot_fig4_curves", "plot_fig5_hist", "plot_datasize", "plot_spread_by_size"]
-
 
 # ---- gate diagnostics (06) ----
 # Figures of notebook 06 (gate collapse lab): the numbers come from mmoe_lab.diagnostics.
@@ -883,4 +885,3 @@ def plot_gate_diagnostics(result: dict[str, Any], title: str | None = None) -> F
     return fig
 
 
-__all__ += ["COLLAPSE_COLORS", "plot_gate_mean_heatmap", "plot_gate_curves", "plot_utilization", "plot_gate_diagnostics"]

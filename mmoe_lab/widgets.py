@@ -26,7 +26,13 @@ import numpy as np
 from . import plots
 from .synthetic import label_correlation, make_correlated_tasks
 
-__all__ = ["Panel", "StepProgress", "correlation_panel", "shared_bottom_panel", "mmoe_panel"]
+__all__ = [
+    "Panel", "StepProgress",
+    # guided path (01-05)
+    "correlation_panel", "shared_bottom_panel", "mmoe_panel", "comparison_panel", "study_panel",
+    # gate collapse (06)
+    "gate_collapse_panel",
+]
 
 
 # ============================================================================================
@@ -404,8 +410,6 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
     return panel
 
 
-__all__ += ["comparison_panel"]
-
 
 # ---- correlation sweep (05) ----
 # Notebook 05: browse the precomputed study; no training, so it redraws instantly.
@@ -477,8 +481,6 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
                                                           "models": controls["models"]}))
     return panel
 
-
-__all__ += ["study_panel"]
 
 
 # ---- gate collapse panel (06) ----
@@ -572,4 +574,3 @@ def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", str
     return panel
 
 
-__all__ += ["gate_collapse_panel"]
