@@ -71,8 +71,8 @@ def task_label(name: Any) -> str:
     """How a figure names a task: the kit numbers tasks from 1, as the paper does.
 
     Code names of the form ``task_0`` / ``task0`` / ``task 0`` become ``"task 1"``; a task-specific
-    expert ``task0_1`` becomes ``"task 1 · 1"`` (its own experts keep their 0-based index, like
-    every expert); named tasks (``"watched"``, ``"ctr"``) are returned as they are.
+    expert ``task0_1`` becomes ``"task 1 · 1"`` and a shared one ``shared_1`` ``"shared · 1"`` (experts
+    keep their 0-based index); named tasks (``"watched"``, ``"ctr"``) are returned as they are.
     """
     text = str(name)
     m = re.fullmatch(r"task[ _]?(\d+)", text)
@@ -81,6 +81,9 @@ def task_label(name: Any) -> str:
     m = re.fullmatch(r"task[ _]?(\d+)_(\d+)", text)
     if m:
         return f"task {int(m.group(1)) + 1} · {m.group(2)}"
+    m = re.fullmatch(r"shared_(\d+)", text)  # a shared expert, named like the task-specific ones
+    if m:
+        return f"shared · {m.group(1)}"
     return text
 
 
@@ -798,10 +801,11 @@ def plot_gate_mean_heatmap(gates: Any, task_names: Sequence[str] | None = None, 
     return fig
 
 
-#: One colour per cause of the collapse lab (notebook 06), kept from figure to figure
-#: (seaborn's colour-blind-safe palette: blue, orange, green, vermillion).
+#: One colour per cause of the collapse lab (notebook 06), kept from figure to figure, from
+#: seaborn's colour-blind-safe palette: blue, orange, green, purple (its vermillion is too close
+#: to its orange to tell two causes apart).
 COLLAPSE_COLORS: dict[str, Any] = dict(zip(("healthy", "gate_init", "heavy_tail", "high_lr"),
-                                           sns.color_palette("colorblind", 4), strict=True))
+                                           [sns.color_palette("colorblind")[i] for i in (0, 1, 2, 4)], strict=True))
 
 
 def plot_gate_curves(histories: dict[str, Any], threshold: float = 0.99,
