@@ -275,7 +275,7 @@ def _lesson_stored_blocks() -> Units:
     wide = run_table(load_results(DATA / "study" / "lesson")).xs(
         ("teaching", "fresh"), level=["preset", "n_train"])
     wide = wide[wide.index.get_level_values("correlation").isin([0.5, 1.0])]
-    runs = wide.stack().rename("test_loss").reset_index().rename(columns={"model": "arch"})
+    runs = wide.stack().rename("test_loss").reset_index()
     runs = runs[runs["seed"] >= 8]
     return [(f"seeds {g['seed'].min()}-{g['seed'].max()}", g) for _, g in runs.groupby(runs["seed"] // 8)]
 
@@ -488,7 +488,7 @@ NB08 = [
 
 
 def _funnel(name: str, statement: str, test: Callable[[pd.DataFrame], bool]) -> Claim:
-    return _claim("09", name, statement, lambda u: test(_by(u, "model")), source="09_funnel")
+    return _claim("09", name, statement, lambda u: test(_by(u, "arch")), source="09_funnel")
 
 
 def _mean_error(r: pd.DataFrame, model: str) -> float:
@@ -524,7 +524,7 @@ NB09 = [
 
 
 def _census(name: str, statement: str, test: Callable[[pd.DataFrame], bool]) -> Claim:
-    return _claim("10", name, statement, lambda u: test(_by(u, "model")), source="10_census")
+    return _claim("10", name, statement, lambda u: test(_by(u, "arch")), source="10_census")
 
 
 NB10 = [

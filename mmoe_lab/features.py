@@ -678,7 +678,7 @@ def train_census_models(
         **build_kwargs: passed to :func:`build_census_model`.
 
     Returns:
-        DataFrame indexed by ``model`` with one ``<task> AUC`` column per task, ``params``
+        DataFrame indexed by ``arch`` with one ``<task> AUC`` column per task, ``params``
         and ``seconds`` (wall-clock training time); with ``return_models`` the tuple
         ``(table, models, pipeline)``.
     """
@@ -698,11 +698,11 @@ def train_census_models(
                   callbacks=list(callbacks or []))
         seconds = time.perf_counter() - start
         pred = model(p_test, training=False)          # one eager pass: no predict() tracing
-        rows.append({"model": arch, **{f"{t} AUC": roc_auc(y_test[t], ops.convert_to_numpy(pred[t]))
+        rows.append({"arch": arch, **{f"{t} AUC": roc_auc(y_test[t], ops.convert_to_numpy(pred[t]))
                                        for t in y_test},
                      "params": model.count_params(), "seconds": seconds})
         models[arch] = model
-    table = pd.DataFrame(rows).set_index("model")
+    table = pd.DataFrame(rows).set_index("arch")
     return (table, models, pipeline) if return_models else table
 
 

@@ -123,5 +123,5 @@ CENSUS_LABEL_PEARSON: dict[int, float] = {1: 0.1768, 2: 0.2373}
 TABLE1 = pd.DataFrame(
     {"income best": [0.9361, 0.9387, 0.9410], "income mean": [0.9295, 0.9319, 0.9359],
      "marital mean": [np.nan, np.nan, 0.9927]},
-    index=pd.Index(["shared_bottom", "omoe", "mmoe"], name="model"),
+    index=pd.Index(["shared_bottom", "omoe", "mmoe"], name="arch"),
 )

@@ -524,7 +524,7 @@ def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
     Args:
         comparison: DataFrame indexed by arch with ``income AUC (ours)``, ``income mean (paper)``
             and ``income best (paper)``, as from :func:`mmoe_lab.features.paper_comparison`.
-        seeds: optional DataFrame with columns ``model`` and ``income AUC`` (one row per seed and
+        seeds: optional DataFrame with columns ``arch`` and ``income AUC`` (one row per seed and
             arch) drawn as dots, e.g. ``data/claims/10_census.csv`` (``python -m mmoe_lab claims 10``).
     """
     need = {"income AUC (ours)", "income mean (paper)", "income best (paper)"}
@@ -540,7 +540,7 @@ def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
                hatch="//", label="paper, mean" if i == 0 else None)
         ax.plot(i + 0.18, row["income best (paper)"], "v", color="k", ms=6, label="paper, best" if i == 0 else None)
         if seeds is not None:
-            vals = seeds.loc[seeds["model"] == arch, "income AUC"].to_numpy()
+            vals = seeds.loc[seeds["arch"] == arch, "income AUC"].to_numpy()
             ax.plot(np.full(len(vals), i - 0.18), vals, "o", color="k", ms=2.5, alpha=0.7,
                     label="ours, other seeds" if i == 0 else None)
     low = min(comparison["income AUC (ours)"].min(), comparison["income mean (paper)"].min())
@@ -645,7 +645,7 @@ def plot_fig4_curves(curves: Any, preset: str, correlations: Sequence[float] = (
 
     Args:
         curves: long DataFrame from :func:`mmoe_lab.study_analysis.mean_curves` (columns preset, n_train,
-            model, correlation, step, mean, q25, q75, runs).
+            arch, correlation, step, mean, q25, q75, runs).
         paper: mark the paper's final losses (:data:`PAPER_FIG4`) as dashed lines.
     """
     sel = curves[(curves["preset"] == preset) & (curves["n_train"] == n_train)]
@@ -655,7 +655,7 @@ def plot_fig4_curves(curves: Any, preset: str, correlations: Sequence[float] = (
                              squeeze=False)
     for ax, p in zip(axes[0], correlations, strict=True):
         for model in models:
-            c = sel[(sel["model"] == model) & np.isclose(sel["correlation"], p)]
+            c = sel[(sel["arch"] == model) & np.isclose(sel["correlation"], p)]
             if c.empty:
                 continue
             ax.plot(c["step"], c["mean"], color=ARCH_COLORS[model], label=f"{ARCH_LABELS[model]} (n={c['runs'].iloc[0]})")

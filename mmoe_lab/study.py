@@ -198,7 +198,7 @@ def _unit_rows(unit: dict[str, Any], res: dict[str, Any], budget: dict[str, Any]
     for r, seed in enumerate(unit["seeds"]):
         for t in range(res["final_test"].shape[1]):
             rows.append({
-                "preset": unit["preset"], "n_train": _fmt_n(unit["n_train"]), "model": unit["model"],
+                "preset": unit["preset"], "n_train": _fmt_n(unit["n_train"]), "arch": unit["model"],
                 "correlation": unit["correlation"], "seed": seed, "task": f"task_{t}",
                 "steps": budget["steps"], "batch_size": budget["batch_size"],
                 "learning_rate": budget["learning_rate"],
@@ -475,8 +475,8 @@ def merge_parts(out: str | os.PathLike) -> pd.DataFrame:
     parts = sorted((out / "parts").glob("*.csv"))
     if not parts:
         return pd.DataFrame()
-    df = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
-    df = df.sort_values(["preset", "n_train", "model", "correlation", "seed", "task"], kind="stable")
+    df = pd.concat([_arch_column(pd.read_csv(p)) for p in parts], ignore_index=True)
+    df = df.sort_values(["preset", "n_train", "arch", "correlation", "seed", "task"], kind="stable")
     df = df.reset_index(drop=True)
     atomic_write_text(out / "results.csv", df.to_csv(index=False))
     return df
@@ -487,7 +487,13 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if path.is_dir():
         path = path / "results.csv"
-    return pd.read_csv(path, dtype={"n_train": str})
+    return _arch_column(pd.read_csv(path, dtype={"n_train": str}))
+
+
+def _arch_column(df: pd.DataFrame) -> pd.DataFrame:
+    """Tables written before the architecture column was called ``arch`` (as in every other
+    table of the kit) named it ``model``: read both."""
+    return df.rename(columns={"model": "arch"}) if "model" in df.columns and "arch" not in df.columns else df
 
 
 # ----------------------------------------------------------------------------- command line

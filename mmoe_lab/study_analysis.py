@@ -54,13 +54,13 @@ def parse_curve(text: str) -> np.ndarray:
 
 
 def run_table(df: pd.DataFrame, metric: str = "final_test_loss") -> pd.DataFrame:
-    """One row per run: ``metric`` averaged over tasks, columns per model.
+    """One row per run: ``metric`` averaged over tasks, one column per architecture (``arch``).
 
     Returns:
         DataFrame indexed by (preset, n_train, correlation, seed) with one column per model.
     """
-    per_run = df.groupby(["preset", "n_train", "correlation", "seed", "model"])[metric].mean()
-    return per_run.unstack("model")
+    per_run = df.groupby(["preset", "n_train", "correlation", "seed", "arch"])[metric].mean()
+    return per_run.unstack("arch")
 
 
 def ordering_counts(df: pd.DataFrame, metric: str = "final_test_loss") -> pd.DataFrame:
@@ -84,10 +84,10 @@ def ordering_counts(df: pd.DataFrame, metric: str = "final_test_loss") -> pd.Dat
 
 
 def mean_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
-    """Long table of loss curves: one row per (preset, n_train, model, correlation, step) with the
+    """Long table of loss curves: one row per (preset, n_train, arch, correlation, step) with the
     mean, 25th and 75th percentile over runs of the task-averaged ``curve`` (:func:`run_curves`)."""
     per_run = run_curves(df, curve)
-    stats = per_run.groupby(["preset", "n_train", "model", "correlation", "step"])["test_loss"].agg(
+    stats = per_run.groupby(["preset", "n_train", "arch", "correlation", "step"])["test_loss"].agg(
         mean="mean", q25=lambda v: np.quantile(v, 0.25), q75=lambda v: np.quantile(v, 0.75), runs="size")
     return stats.reset_index()
 
@@ -96,12 +96,12 @@ def run_curves(df: pd.DataFrame, curve: str = "test_curve") -> pd.DataFrame:
     """Long table of every run's loss curve, averaged over tasks.
 
     Returns:
-        one row per (preset, n_train, model, correlation, seed, step) with ``test_loss`` (the
+        one row per (preset, n_train, arch, correlation, seed, step) with ``test_loss`` (the
         task-mean of ``curve`` at that step), the layout of
         ``mmoe_lab.experiments.compare_over_seeds(...)["curves"]``, so
         :func:`mmoe_lab.plots.plot_seed_curves` draws stored and live runs alike.
     """
-    keys = ["preset", "n_train", "model", "correlation", "seed"]
+    keys = ["preset", "n_train", "arch", "correlation", "seed"]
     rows = []
     for key, g in df.groupby(keys, sort=True):
         steps = parse_curve(g["curve_steps"].iloc[0])
@@ -130,7 +130,7 @@ def seed_set_means(per_run: pd.DataFrame, size: int) -> pd.DataFrame:
 
 
 def paper_comparison(df: pd.DataFrame, preset: str, n_train: str = "10000") -> pd.DataFrame:
-    """Our mean and median final test loss per (p, model) beside the paper's Fig. 4 read-off."""
+    """Our mean and median final test loss per (p, model) beside the paper's Fig. 4 read-off (columns ``p``, ``arch``, ...)."""
     from .paper import FIG4 as PAPER_FIG4
 
     wide = run_table(df).xs((preset, n_train), level=["preset", "n_train"])
@@ -139,7 +139,7 @@ def paper_comparison(df: pd.DataFrame, preset: str, n_train: str = "10000") -> p
         for model in MODELS:
             if model not in g:
                 continue
-            rows.append({"p": p, "model": model, "runs": int(g[model].notna().sum()),
+            rows.append({"p": p, "arch": model, "runs": int(g[model].notna().sum()),
                          "ours mean": g[model].mean(), "ours median": g[model].median(),
                          "paper (Fig. 4)": PAPER_FIG4.get(round(p, 3), {}).get(model, np.nan)})
     return pd.DataFrame(rows)

@@ -487,5 +487,5 @@ def compare_funnel_models(seed: int = 0, models: Sequence[str] = FUNNEL_MODELS,
         pred = model.predict(data["x_test"], verbose=0, batch_size=4096)
         if keep is not None:
             keep[name] = {"model": model, "pred": pred}
-        rows.append({"seed": seed, "model": name, "n_train_rows": n_rows, **_cvr_scores(pred["cvr"], data["y_test"])})
+        rows.append({"seed": seed, "arch": name, "n_train_rows": n_rows, **_cvr_scores(pred["cvr"], data["y_test"])})
     return pd.DataFrame(rows)

@@ -460,7 +460,7 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
         hi = float(np.nanquantile(runs[list(shown)].to_numpy(), 0.99))
         means = {}
         for m in shown:
-            c = sel[sel["model"] == m]
+            c = sel[sel["arch"] == m]
             axes[0].plot(c["step"], c["mean"], color=plots.ARCH_COLORS[m], label=plots.ARCH_LABELS[m])
             axes[0].fill_between(c["step"], c["q25"], c["q75"], color=plots.ARCH_COLORS[m], alpha=0.15, lw=0)
             vals = runs[m].dropna().clip(upper=hi)

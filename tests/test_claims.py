@@ -80,10 +80,10 @@ def test_report_states_the_rate_and_the_verdict_here():
 
 
 def test_notebook_shaped_units():
-    """The notebooks pass their own tables: indexed by model, or notebook 01's ``at_paper``."""
+    """The notebooks pass their own tables: indexed by arch, or notebook 01's ``at_paper``."""
     unit = checks.read_rows("09_funnel").query("seed == 1")
     c = claims.get("09", "esmm_beats_naive_mae")
-    assert c.holds(unit) == c.holds(unit.set_index("model"))
+    assert c.holds(unit) == c.holds(unit.set_index("arch"))
     fig2 = checks.read_rows("01_fig2").query("seed == 1")
     at_paper = fig2.pivot(index="p", columns="preset", values="median")
     at_paper["paper Fig. 2"] = fig2.groupby("p")["fig2"].first()

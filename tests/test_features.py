@@ -282,8 +282,8 @@ def test_plot_census_auc():
     from mmoe_lab.plots import plot_census_auc
 
     ours = pd.DataFrame({"income AUC": [0.938, 0.936, 0.937], "marital AUC": [0.994, 0.993, 0.994]},
-                        index=pd.Index(["shared_bottom", "omoe", "mmoe"], name="model"))
-    seeds = pd.DataFrame({"model": ["mmoe", "mmoe", "omoe"], "income AUC": [0.935, 0.939, 0.931]})
+                        index=pd.Index(["shared_bottom", "omoe", "mmoe"], name="arch"))
+    seeds = pd.DataFrame({"arch": ["mmoe", "mmoe", "omoe"], "income AUC": [0.935, 0.939, 0.931]})
     fig = plot_census_auc(paper_comparison(ours), seeds=seeds)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["shared-bottom", "one-gate MoE", "MMoE"]

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from mmoe_lab.study import Study, load_results, run_study, study_from_args
-from mmoe_lab.study_analysis import ordering_counts, parse_curve
+from mmoe_lab.study_analysis import ordering_counts, parse_curve, run_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--presets", "teaching", "--correlations", "0.5", "--runs", "3", "--chunk", "1",
@@ -107,7 +107,7 @@ def test_results_are_tidy(tmp_path):
                       budget={"steps": 20, "eval_every": 10, "n_train": 1000, "n_test": 200})
     df = run_study(st, progress=False, command=["test"])
     assert len(df) == 3 * 2 * 2
-    assert set(df.columns) >= {"preset", "n_train", "model", "correlation", "seed", "task",
+    assert set(df.columns) >= {"preset", "n_train", "arch", "correlation", "seed", "task",
                                "final_train_loss", "final_test_loss", "train_curve", "test_curve"}
     curve = parse_curve(df["test_curve"].iloc[0])
     assert curve.shape == (2,) and np.isclose(curve[-1], df["final_test_loss"].iloc[0], rtol=1e-4)
@@ -127,7 +127,7 @@ def _fake_results(seeds=4):
                 for seed in range(seeds):
                     for task in ("task_0", "task_1"):
                         curve = np.sort(rng.uniform(0.1, 1.0, 3))[::-1]
-                        rows.append({"preset": preset, "n_train": "10000", "model": model, "correlation": p,
+                        rows.append({"preset": preset, "n_train": "10000", "arch": model, "correlation": p,
                                      "seed": seed, "task": task, "final_train_loss": curve[-1],
                                      "final_test_loss": curve[-1], "curve_steps": "10;20;30",
                                      "train_curve": ";".join(map(str, curve)), "test_curve": ";".join(map(str, curve))})
@@ -147,7 +147,7 @@ def test_study_panel_redraws_on_value_change():
     assert panel.n_draws == 2 and panel.state["p"] == 1.0
     panel.controls["models"].value = ("mmoe",)
     assert panel.state["models"] == ("mmoe",) and set(panel.state["means"]) == {"mmoe"}
-    sel = df[(df.preset == "teaching") & (df.correlation == 1.0) & (df.model == "mmoe")]
+    sel = df[(df.preset == "teaching") & (df.correlation == 1.0) & (df.arch == "mmoe")]
     assert np.isclose(panel.state["means"]["mmoe"], sel.final_test_loss.mean())
     panel.controls["models"].value = ()
     assert panel.n_draws == 3 and "at least one" in panel.status.value
@@ -194,14 +194,14 @@ def test_run_curves_average_tasks_per_step():
     df = _fake_results(seeds=3)
     curves = run_curves(df)
     assert len(curves) == 2 * 3 * 2 * 3 * 3  # presets × models × p × seeds × steps
-    one = df[(df.preset == "paper") & (df.model == "omoe") & (df.correlation == 0.5) & (df.seed == 2)]
+    one = df[(df.preset == "paper") & (df.arch == "omoe") & (df.correlation == 0.5) & (df.seed == 2)]
     expect = np.mean([parse_curve(c) for c in one["test_curve"]], axis=0)
-    got = curves[(curves.preset == "paper") & (curves.model == "omoe") & (curves.correlation == 0.5) & (curves.seed == 2)]
+    got = curves[(curves.preset == "paper") & (curves.arch == "omoe") & (curves.correlation == 0.5) & (curves.seed == 2)]
     np.testing.assert_allclose(got.sort_values("step")["test_loss"], expect)
     # the last curve point is the run's final loss, so the two tables agree
     last = got.sort_values("step")["test_loss"].iloc[-1]
     assert np.isclose(last, run_table(df).loc[("paper", "10000", 0.5, 2), "omoe"])
-    sb = curves[(curves.preset == "teaching") & (curves.model == "shared_bottom")]
+    sb = curves[(curves.preset == "teaching") & (curves.arch == "shared_bottom")]
     runs = sb[sb.step == 30]
     plot_seed_curves(sb, runs, by="correlation")
 
@@ -210,9 +210,9 @@ def test_ordering_counts_of_a_one_model_study():
     df = _fake_results()
     full = ordering_counts(df)
     assert (full["N"] == 4).all() and full["MMoE<SB"].notna().all()
-    sb = ordering_counts(df[df.model == "shared_bottom"])
+    sb = ordering_counts(df[df.arch == "shared_bottom"])
     assert len(sb) == 4 and sb["mmoe"].isna().all() and sb["MMoE<SB"].isna().all()
-    sel = df[(df.model == "shared_bottom") & (df.preset == "paper") & (df.correlation == 0.5)]
+    sel = df[(df.arch == "shared_bottom") & (df.preset == "paper") & (df.correlation == 0.5)]
     assert np.isclose(sb.iloc[0]["shared_bottom"], sel.groupby("seed")["final_test_loss"].mean().mean())
 
 
@@ -251,3 +251,13 @@ def test_moved_analysis_names_stay_importable_from_study():
     assert set(study._MOVED) == set(study_analysis.__all__)
     with pytest.raises(AttributeError, match="no attribute"):
         study.no_such_name  # noqa: B018
+
+
+def test_old_tables_with_a_model_column_still_load(tmp_path):
+    """Results written before the column was renamed ``arch`` (it was ``model``) read the same."""
+    df = _fake_results(2)
+    df.rename(columns={"arch": "model"}).to_csv(tmp_path / "results.csv", index=False)
+    loaded = load_results(tmp_path)
+    assert "arch" in loaded.columns and "model" not in loaded.columns
+    assert run_table(loaded).shape == run_table(df.astype({"n_train": str})).shape
+
