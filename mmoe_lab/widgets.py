@@ -435,7 +435,8 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
     controls = {
         "preset": widgets.Dropdown(options=presets, value=preset, description="preset"),
         "p": widgets.Dropdown(options=corrs, value=correlation, description="p"),
-        "models": widgets.SelectMultiple(options=list(plots.ARCH_LABELS), value=tuple(models),
+        "models": widgets.SelectMultiple(options=[(label, key) for key, label in plots.ARCH_LABELS.items()],
+                                         value=tuple(models),
                                          description="models", rows=3),
     }
     panel = Panel("study_panel", controls)
@@ -545,7 +546,7 @@ def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", str
         title = f"{res['cause']} + {res['remedy']}" + (f" ({name} = {value:.3g})" if res["remedy"] != "none" else "")
         panel.show_figure(plots.plot_gate_diagnostics(res, title=title))
         panel.status.value = " · ".join(
-            f"{task}: polarisation {s.loc[task, 'polarization']:.2f}, entropy {s.loc[task, 'entropy']:.2f}, "
+            f"{plots.task_label(task)}: polarisation {s.loc[task, 'polarization']:.2f}, entropy {s.loc[task, 'entropy']:.2f}, "
             f"test loss {res['test_loss'][task]:.3f}" for task in res["task_names"])
         panel.result = res
 
