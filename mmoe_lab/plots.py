@@ -445,7 +445,8 @@ def plot_watch_time(watch_time: Any) -> Figure:
 
 
 def plot_gradient_norms(table: Any, tasks: Sequence[str] = ("watched", "watch_time", "rating")) -> Figure:
-    """Per-task gradient norm on the shared (MMoE) parameters at initialisation, log scale.
+    """Per-task gradient norm on the shared (MMoE) parameters at initialisation, log scale: one
+    dot per (task, target scale); dots, not bars, because a bar's length means nothing on a log axis.
 
     Args:
         table: DataFrame with a ``target`` column and ``grad_<task>`` columns (one row per
@@ -458,9 +459,10 @@ def plot_gradient_norms(table: Any, tasks: Sequence[str] = ("watched", "watch_ti
     for i, target in enumerate(targets):
         row = table[table["target"] == target].iloc[0]
         vals = [row[f"grad_{t}"] for t in tasks]
-        ax.bar(np.arange(len(tasks)) + (i - (len(targets) - 1) / 2) * width, vals, width,
-               color=colors[i % len(colors)], label=f"watch time: {target}")
+        ax.plot(np.arange(len(tasks)) + (i - (len(targets) - 1) / 2) * width, vals, "o", ms=9,
+                color=colors[i % len(colors)], label=f"watch time: {target}")
     ax.set_yscale("log")
+    ax.set_xlim(-0.6, len(tasks) - 0.4)
     ax.set(xticks=range(len(tasks)), xticklabels=list(tasks), ylabel="‖∂L_task/∂θ_shared‖ (log scale)",
            title="who pulls on the shared experts at initialisation")
     ax.legend(fontsize=8)
@@ -505,9 +507,10 @@ def plot_cvr_calibration(true_p: Any, predictions: dict[str, Any], bins: int = 1
     centers = np.array([p[idx == b].mean() for b in range(bins)])
     fig, ax = plt.subplots(figsize=(5.0, 3.6))
     ax.plot([0, centers.max()], [0, centers.max()], color="k", lw=0.8, ls=":", label="perfect")
+    names = {"naive_cvr": "naive (clicked rows only)", "esmm": "ESMM", "mmoe": "MMoE", "esmm_bent": "bent ESMM"}
     for label, pred in predictions.items():
         q = np.asarray(pred).reshape(-1)
-        ax.plot(centers, [q[idx == b].mean() for b in range(bins)], marker="o", lw=1.8, label=label)
+        ax.plot(centers, [q[idx == b].mean() for b in range(bins)], marker="o", lw=1.8, label=names.get(label, label))
     ax.set(xlabel="true pCVR (bin mean)", ylabel="predicted pCVR (bin mean)",
            title="CVR over all impressions")
     ax.legend(fontsize=8)
