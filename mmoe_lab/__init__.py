@@ -43,7 +43,8 @@ __all__ = [
 
 _LAZY_MODULES = {
     "layers", "models", "training", "metrics", "experiments", "diagnostics", "collapse", "plots", "widgets",
-    "bench", "bench_replicas", "datasets", "features", "scenarios", "replicas", "study", "study_analysis", "paper",
+    "bench", "bench_replicas", "datasets", "features", "census_models", "scenarios", "replicas", "study",
+    "study_analysis", "paper",
     "io",
 }
 #: Lazy modules that do not import Keras (no need to quiet its start-up logs first).

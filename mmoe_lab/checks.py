@@ -131,7 +131,7 @@ def _census() -> Any:
 
 
 def _census_seed(seed: int) -> pd.DataFrame:
-    from .features import train_census_models
+    from .census_models import train_census_models
 
     census = _census()
     t = train_census_models(census.train, census.test, n_train=20_000, epochs=4, batch_size=512, seed=seed)

@@ -526,7 +526,7 @@ def plot_census_auc(comparison: Any, seeds: Any = None) -> Figure:
 
     Args:
         comparison: DataFrame indexed by arch with ``income AUC (ours)``, ``income mean (paper)``
-            and ``income best (paper)``, as from :func:`mmoe_lab.features.paper_comparison`.
+            and ``income best (paper)``, as from :func:`mmoe_lab.census_models.paper_comparison`.
         seeds: optional DataFrame with columns ``arch`` and ``income AUC`` (one row per seed and
             arch) drawn as dots, e.g. ``data/claims/10_census.csv`` (``python -m mmoe_lab claims 10``).
     """

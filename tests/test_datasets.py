@@ -27,6 +27,7 @@ from mmoe_lab.datasets import (
     census_label_pearson,
     census_labels,
     census_tasks,
+    default_cache_dir,
     load_census_income,
     read_census_file,
 )
@@ -38,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _real_data_dir() -> Path:
     env = os.environ.get("MMOE_LAB_DATA_DIR")
-    candidates = [Path(env)] if env else [REPO.parent / "shared" / "data"]
+    candidates = [Path(env)] if env else [default_cache_dir()]  # where the loader itself looks
     for d in candidates:
         if (d / TEST_NAME).is_file():
             return d

@@ -23,21 +23,23 @@ mmoe_lab.quiet_import_keras()
 import keras  # noqa: E402
 
 from mmoe_lab.backend import set_random_seed  # noqa: E402
-from mmoe_lab.datasets import CENSUS_FILES, census_tasks, read_census_file  # noqa: E402
-from mmoe_lab.features import (  # noqa: E402
+from mmoe_lab.census_models import (  # noqa: E402
     DEFAULT_CROSS,
+    build_census_model,
+    paper_comparison,
+    tensorboard_callback,
+    train_census_models,
+)
+from mmoe_lab.datasets import CENSUS_FILES, census_tasks, default_cache_dir, read_census_file  # noqa: E402
+from mmoe_lab.features import (  # noqa: E402
     EmbeddingCross,
     FeaturePipeline,
     FieldEmbedding,
     ServingPipeline,
     SignedLog1p,
-    build_census_model,
     fit_feature_pipeline,
     model_inputs,
-    paper_comparison,
     serving_model,
-    tensorboard_callback,
-    train_census_models,
 )
 
 TEST_NAME = CENSUS_FILES["test"][0]
@@ -46,7 +48,7 @@ TEST_NAME = CENSUS_FILES["test"][0]
 @pytest.fixture(scope="module")
 def rows() -> pd.DataFrame:
     env = os.environ.get("MMOE_LAB_DATA_DIR")
-    folder = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    folder = Path(env) if env else default_cache_dir()  # where the loader itself looks
     if not (folder / TEST_NAME).is_file():
         pytest.fail(f"the census-income test split is needed: put {TEST_NAME} in a folder and set "
                     f"MMOE_LAB_DATA_DIR to it (looked in {folder})", pytrace=False)
