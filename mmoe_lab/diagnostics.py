@@ -49,6 +49,7 @@ __all__ = [
     "zero_activation_share",
     "importance_cv2",
     "summarize_gates",
+    "gate_statistics",
     "gate_table",
     "find_mixture_layer",
     "probe",
@@ -278,6 +279,33 @@ def summarize_gates(
     if expert_outputs is not None:
         df["zero_relu"] = float(zero_activation_share(expert_outputs).mean())
     return df
+
+
+def gate_statistics(gates: Any, expert_names: Sequence[str], gate_names: Sequence[str]) -> pd.DataFrame:
+    """Per gate and expert: mean ± std of the gate weight over samples (PLE paper, §5.3).
+
+    Args:
+        gates: ``(N, G, E)`` gate weights (e.g. a model's ``"gates"`` output on a probe set).
+        expert_names: ``E`` labels.
+        gate_names: ``G`` labels.
+
+    Returns:
+        DataFrame with columns ``gate, expert, mean, std``; experts a gate never uses (weight
+        exactly 0 on every sample, e.g. another task's experts in CGC) are left out.
+    """
+    g = np.asarray(gates)
+    if g.ndim != 3 or g.shape[1] != len(gate_names) or g.shape[2] != len(expert_names):
+        raise ValueError(
+            f"`gates` should have shape (N, {len(gate_names)}, {len(expert_names)}). Received shape {g.shape}"
+        )
+    rows = []
+    for i, gname in enumerate(gate_names):
+        for j, ename in enumerate(expert_names):
+            col = g[:, i, j]
+            if np.all(col == 0):
+                continue
+            rows.append({"gate": gname, "expert": ename, "mean": float(col.mean()), "std": float(col.std())})
+    return pd.DataFrame(rows)
 
 
 def gate_table(gates: Any, task_names: Sequence[str] | None = None) -> pd.DataFrame:

@@ -5,7 +5,6 @@
 * :func:`constant_baseline_losses`: the loss of the best constant prediction per task, the
   scale a model's loss starts from.
 * :func:`task_gradient_norms`: how hard each task pulls on the shared parameters.
-* :func:`gate_statistics`: mean ± std of each gate's weight on each expert.
 
 Importing this module loads numpy only; Keras, SciPy and pandas load when a function needs
 them (Keras through :mod:`mmoe_lab.backend`'s selection, like the rest of the kit).
@@ -20,7 +19,6 @@ import numpy as np
 
 if TYPE_CHECKING:
     import keras
-    import pandas as pd
 
     from .models import TaskSpec
 
@@ -29,8 +27,16 @@ __all__ = [
     "task_losses",
     "constant_baseline_losses",
     "task_gradient_norms",
-    "gate_statistics",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # gate_statistics lives with the other gate measurements now; old imports keep working
+    if name == "gate_statistics":
+        from .diagnostics import gate_statistics
+
+        return gate_statistics
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def roc_auc(labels: Any, scores: Any) -> float:
@@ -166,32 +172,3 @@ def task_gradient_norms(model: keras.Model, x: Any, y: Mapping[str, Any], tasks:
 
         out[t.name] = gradient_norm(model, variables, loss, x)
     return out
-
-
-def gate_statistics(gates: Any, expert_names: Sequence[str], gate_names: Sequence[str]) -> pd.DataFrame:
-    """Per gate and expert: mean ± std of the gate weight over samples (PLE paper, §5.3).
-
-    Args:
-        gates: ``(N, G, E)`` gate weights (e.g. a model's ``"gates"`` output on a probe set).
-        expert_names: ``E`` labels.
-        gate_names: ``G`` labels.
-
-    Returns:
-        DataFrame with columns ``gate, expert, mean, std``; experts a gate never uses (weight
-        exactly 0 on every sample, e.g. another task's experts in CGC) are left out.
-    """
-    import pandas as pd
-
-    g = np.asarray(gates)
-    if g.ndim != 3 or g.shape[1] != len(gate_names) or g.shape[2] != len(expert_names):
-        raise ValueError(
-            f"`gates` should have shape (N, {len(gate_names)}, {len(expert_names)}). Received shape {g.shape}"
-        )
-    rows = []
-    for i, gname in enumerate(gate_names):
-        for j, ename in enumerate(expert_names):
-            col = g[:, i, j]
-            if np.all(col == 0):
-                continue
-            rows.append({"gate": gname, "expert": ename, "mean": float(col.mean()), "std": float(col.std())})
-    return pd.DataFrame(rows)

@@ -406,8 +406,8 @@ def esmm_targets(click: Any, conversion: Any, train_on: str = "ctcvr") -> dict[s
 #: on first use, not copied at load time: :mod:`mmoe_lab.training` imports this module, so when
 #: it is imported first it is still half-defined while this module loads.
 _MOVED: dict[str, str] = {
-    **dict.fromkeys(("roc_auc", "task_losses", "constant_baseline_losses", "task_gradient_norms",
-                     "gate_statistics"), "metrics"),
+    **dict.fromkeys(("roc_auc", "task_losses", "constant_baseline_losses", "task_gradient_norms"), "metrics"),
+    "gate_statistics": "diagnostics",
     **dict.fromkeys(("UncertaintyWeightedModel", "VIDEO_TASK_SPECS", "VIDEO_BUDGET", "VIDEO_VARIANTS",
                      "run_video_variant", "compare_video_variants", "EXTRACTION_BUDGET", "MTL_ARCHS",
                      "compare_with_single_task", "mtl_gain", "FUNNEL_BUDGET", "FUNNEL_MODELS",

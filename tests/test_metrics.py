@@ -10,7 +10,8 @@ mmoe_lab.quiet_import_keras()
 import keras  # noqa: E402
 
 from mmoe_lab import metrics  # noqa: E402
-from mmoe_lab.metrics import constant_baseline_losses, gate_statistics, roc_auc, task_losses  # noqa: E402
+from mmoe_lab.diagnostics import gate_statistics  # noqa: E402
+from mmoe_lab.metrics import constant_baseline_losses, roc_auc, task_losses  # noqa: E402
 from mmoe_lab.models import TaskSpec  # noqa: E402
 
 
