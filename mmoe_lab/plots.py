@@ -450,7 +450,7 @@ def plot_gradient_norms(table: Any, tasks: Sequence[str] = ("watched", "watch_ti
 
     Args:
         table: DataFrame with a ``target`` column and ``grad_<task>`` columns (one row per
-            target, e.g. from :func:`mmoe_lab.models.compare_video_variants`).
+            target, e.g. from :func:`mmoe_lab.training.compare_video_variants`).
     """
     fig, ax = plt.subplots(figsize=(5.6, 3.2))
     targets = list(dict.fromkeys(table["target"]))
