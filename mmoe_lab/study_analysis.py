@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import paper as _paper
 from ._validate import check_int
 from .study import MODELS
 
@@ -37,15 +38,8 @@ __all__ = [
     "gaps_by_correlation",
 ]
 
-#: An independent JAX implementation of the same experiment, written separately from the kit by
-#: its authors before the kit existed (paper preset, p=0.5, 20 seeds, Adam 1e-3, batch 256,
-#: 20k steps): mean test MSE per model and in how many of 20 seeds the ordering holds.
-INDEPENDENT_DATASIZE = pd.DataFrame([
-    {"n_train": "10000", "mmoe": 2.98, "omoe": 2.88, "shared_bottom": 2.42, "MMoE<SB": 0, "full ordering": 0, "N": 20},
-    {"n_train": "100000", "mmoe": 0.174, "omoe": 0.180, "shared_bottom": 0.134, "MMoE<SB": 12, "full ordering": 7, "N": 20},
-    {"n_train": "1000000", "mmoe": 0.064, "omoe": 0.094, "shared_bottom": 0.156, "MMoE<SB": 17, "full ordering": 11, "N": 20},
-    {"n_train": "fresh", "mmoe": 0.062, "omoe": 0.083, "shared_bottom": 0.191, "MMoE<SB": 18, "full ordering": 13, "N": 20},
-])
+#: Moved to :data:`mmoe_lab.paper.INDEPENDENT_DATASIZE` (reference numbers live there); kept under this name.
+INDEPENDENT_DATASIZE = _paper.INDEPENDENT_DATASIZE
 
 
 def parse_curve(text: str) -> np.ndarray:

@@ -51,6 +51,9 @@ def test_old_names_are_aliases():
     assert plots.PAPER_FIG2 is paper.FIG2
     assert plots.PAPER_FIG4 is paper.FIG4
     assert features.PAPER_TABLE1 is paper.TABLE1
+    from mmoe_lab import study_analysis
+
+    assert study_analysis.INDEPENDENT_DATASIZE is paper.INDEPENDENT_DATASIZE
     assert datasets.PAPER_LABEL_PEARSON is paper.CENSUS_LABEL_PEARSON
     assert datasets.TASK_GROUPS is paper.CENSUS_TASK_GROUPS
     assert study.STUDY_BUDGET["learning_rate"] in paper.SYNTHETIC_SETUP.learning_rates
