@@ -13,11 +13,12 @@ NOTEBOOKS := notebooks
 help:
 	@echo "make lab        set up .venv (first time only) and open JupyterLab on your copies of the notebooks (my-notebooks/)"
 	@echo "make reset-notebooks  replace your copies with fresh ones from notebooks/"
-	@echo "make test       unit tests on JAX and TensorFlow + strict nbval (JAX) + notebooks run on TensorFlow + browser test"
+	@echo "make test       lint, types, claims, unit tests on JAX and TensorFlow, strict nbval (JAX), notebooks on TensorFlow, browser test"
 	@echo "make bench      JAX and TensorFlow side by side: fused layer vs loop, ms/step, replicated runs/min (ratios printed)"
 	@echo "make reproduce  regenerate the precomputed experiments in data/"
 	@echo "make timings    run every notebook in a fresh kernel and record its runtime (data/timings.csv)"
 	@echo "make claims     re-evaluate every notebook claim on its stored evidence (data/claims/) against its stated rate"
+	@echo "make lint       ruff on the package, the tests and the notebooks; make typecheck: mypy on the package"
 
 # ---- environment and `make lab` ----
 # Created once; re-running does not reinstall unless pyproject.toml changed.
