@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
+from ._moved import forward
 from .datasets import CATEGORICAL_COLUMNS, NUMERIC_COLUMNS
 from .metrics import roc_auc
 
@@ -52,16 +53,10 @@ __all__ = [
 ]
 
 # Moved to :mod:`mmoe_lab.census_models`; still importable from here.
-_MOVED = ("DEFAULT_CROSS", "PAPER_TABLE1", "build_census_model", "compile_census_model", "tensorboard_callback",
-          "subsample_rows", "train_census_models", "paper_comparison")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        from . import census_models
-
-        return getattr(census_models, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+_MOVED: dict[str, str] = dict.fromkeys(
+    ("DEFAULT_CROSS", "PAPER_TABLE1", "build_census_model", "compile_census_model", "tensorboard_callback",
+     "subsample_rows", "train_census_models", "paper_comparison"), "census_models")
+__getattr__, __dir__ = forward(__name__, _MOVED)
 
 
 @keras.saving.register_keras_serializable(package="mmoe_lab")

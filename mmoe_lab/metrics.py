@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._moved import forward
+
 if TYPE_CHECKING:
     import keras
 
@@ -30,13 +32,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # gate_statistics lives with the other gate measurements now; old imports keep working
-    if name == "gate_statistics":
-        from .diagnostics import gate_statistics
-
-        return gate_statistics
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# gate_statistics lives with the other gate measurements now; old imports keep working
+__getattr__, __dir__ = forward(__name__, {"gate_statistics": "diagnostics"})
 
 
 def roc_auc(labels: Any, scores: Any) -> float:

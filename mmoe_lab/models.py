@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import keras
 
+from ._moved import forward
 from ._validate import check_choice, check_int, check_number, invalid
 from .layers import CGC, MMoE
 
@@ -415,18 +416,7 @@ _MOVED: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Resolve a moved name (see ``_MOVED``) from its new module."""
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_MOVED[name]}", __package__), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    """Module names plus the moved ones, so tab completion still offers them."""
-    return sorted(set(globals()) | set(_MOVED))
+__getattr__, __dir__ = forward(__name__, _MOVED)
 
 
 # Importing this module has always registered UncertaintyWeightedModel with Keras, so that a

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import importlib
 import json
 import os
 import platform
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._moved import forward
 from ._validate import check_int, check_number, check_subset, invalid
 from .io import atomic_write_text
 from .synthetic import PRESETS
@@ -654,17 +654,6 @@ _MOVED: dict[str, str] = dict.fromkeys(
      "seed_set_means", "paper_comparison", "relative_gaps", "gaps_by_correlation"), "study_analysis")
 
 
-def __getattr__(name: str) -> Any:
-    """Resolve a moved name (see ``_MOVED``) from its new module."""
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_MOVED[name]}", __package__), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    """Module names plus the moved ones, so tab completion still offers them."""
-    return sorted(set(globals()) | set(_MOVED))
+__getattr__, __dir__ = forward(__name__, _MOVED)
 
 
