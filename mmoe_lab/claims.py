@@ -47,6 +47,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .lesson_search import wide as lesson_wide
+
 __all__ = ["Claim", "REGISTRY", "MIN_UNITS", "MIN_SEEDS", "lesson_wide", "get", "evaluate", "check", "report",
            "table", "main"]
 
@@ -228,25 +230,6 @@ NB01 = [
 
 LESSON_CHECK = "calibration/correlation_lesson_check.csv"
 LESSON_CONFIG = "S15A2-u8-b128-s6000"  # the lesson setup's tag in the search
-
-
-def lesson_wide(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per seed: ``<arch>_<p>`` test MSE and ``jsd_<p>`` (MMoE's gate divergence, if present).
-
-    Args:
-        runs: one row per (arch, correlation, seed) with ``test_loss`` (and ``jsd`` for MMoE),
-            as ``compare_over_seeds(...)["runs"]`` (plus a ``jsd`` column) or the check file.
-    """
-    need = {"arch", "correlation", "seed", "test_loss"}
-    if not need <= set(runs.columns):
-        raise ValueError(f"`runs` should have columns {sorted(need)}. Received {list(runs.columns)}")
-    loss = runs.pivot_table(index="seed", columns=["arch", "correlation"], values="test_loss")
-    loss.columns = [f"{a}_{p:g}" for a, p in loss.columns]
-    if "jsd" in runs and runs["jsd"].notna().any():
-        j = runs[runs["arch"] == "mmoe"].pivot_table(index="seed", columns="correlation", values="jsd")
-        j.columns = [f"jsd_{p:g}" for p in j.columns]
-        loss = loss.join(j)
-    return loss
 
 
 def _means(unit: pd.DataFrame) -> pd.Series:

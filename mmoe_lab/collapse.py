@@ -37,7 +37,7 @@ import pandas as pd
 from . import diagnostics as diag
 from .backend import set_random_seed
 
-__all__ = ["CAUSES", "REMEDIES", "LabConfig", "remedy_setting", "make_scenario_data", "run_scenario",
+__all__ = ["CAUSES", "REMEDIES", "LabConfig", "remedy_setting", "describe_remedy", "make_scenario_data", "run_scenario",
            "result_row", "remedy_table", "remedy_summary", "TABLE_PLAN", "CLAIMS", "check_claims"]
 
 #: cause → one-line description.
@@ -112,6 +112,31 @@ def remedy_setting(remedy: str, strength: float) -> tuple[str, float]:
     if remedy == "log_transform":
         return name, float(strength > 0)
     return name, top * strength
+
+
+def describe_remedy(cause: str, remedy: str, strength: float) -> tuple[str, str]:
+    """What ``remedy`` at ``strength`` sets, and a note when it cannot touch ``cause``.
+
+    Returns:
+        ``(setting, note)``: e.g. ``("temperature: τ = 5.5", "")``,
+        ``("loss_weight: watch-time weight (1/Var)^0.5", "")``, ``("log_transform: on", ...)``,
+        ``("no remedy", "")``. The two label remedies change only the ``heavy_tail`` cause; for
+        any other cause ``note`` says so (it starts with a space), else it is ``""``.
+    """
+    _check_choice("cause", cause, list(CAUSES))
+    name, value = remedy_setting(remedy, strength)
+    if remedy == "log_transform":
+        what = f"{remedy}: {'on' if value > 0 else 'off'}"
+    elif remedy == "none" or value == 0:
+        what = "no remedy"
+    elif remedy == "loss_weight":  # the strength is an exponent, not the weight
+        what = f"{remedy}: watch-time weight (1/Var)^{value:.3g}"
+    else:
+        what = f"{remedy}: {name} = {value:.3g}"
+    note = ""
+    if remedy in ("log_transform", "loss_weight") and cause != "heavy_tail":
+        note = " (changes only the heavy_tail cause: here it is the same as no remedy)"
+    return what, note
 
 
 def make_scenario_data(cause: str, seed: int, config: LabConfig = LabConfig(), *,

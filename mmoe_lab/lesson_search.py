@@ -176,17 +176,32 @@ def live_comparison(cfg: dict[str, Any], seeds: list[int]) -> tuple[pd.DataFrame
 
 
 def wide(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per seed: ``<arch>_<p>`` test losses and ``jsd_<p>`` (MMoE)."""
+    """Per seed: ``<arch>_<p>`` test MSE and ``jsd_<p>`` (MMoE's gate divergence, if present).
+
+    ``p`` is written with ``:g`` (``omoe_0.5``, ``omoe_1``).
+
+    Args:
+        runs: one row per (arch, correlation, seed) with ``test_loss`` (and ``jsd`` for MMoE),
+            as ``compare_over_seeds(...)["runs"]`` (plus a ``jsd`` column) or the check file.
+
+    Returns:
+        one row per seed, one column per (arch, p) and per p of ``jsd``.
+    """
+    need = {"arch", "correlation", "seed", "test_loss"}
+    if not need <= set(runs.columns):
+        raise ValueError(f"`runs` should have columns {sorted(need)}. Received {list(runs.columns)}")
     loss = runs.pivot_table(index="seed", columns=["arch", "correlation"], values="test_loss")
-    loss.columns = [f"{a}_{p}" for a, p in loss.columns]
-    j = runs[runs["arch"] == "mmoe"].pivot_table(index="seed", columns="correlation", values="jsd")
-    j.columns = [f"jsd_{p}" for p in j.columns]
-    return loss.join(j)
+    loss.columns = [f"{a}_{p:g}" for a, p in loss.columns]
+    if "jsd" in runs and runs["jsd"].notna().any():
+        j = runs[runs["arch"] == "mmoe"].pivot_table(index="seed", columns="correlation", values="jsd")
+        j.columns = [f"jsd_{p:g}" for p in j.columns]
+        loss = loss.join(j)
+    return loss
 
 
 def bars(w: pd.DataFrame) -> pd.DataFrame:
     """Bars (a)–(d) and their ingredients, one row per row of ``w`` (a seed, or a block's means)."""
-    lo, hi = LOW, HIGH
+    lo, hi = f"{LOW:g}", f"{HIGH:g}"
     gap = {p: (w[f"omoe_{p}"] - w[f"mmoe_{p}"]) / w[f"omoe_{p}"] for p in (lo, hi)}
     adv = {p: w[f"shared_bottom_{p}"] - w[f"mmoe_{p}"] for p in (lo, hi)}
     return pd.DataFrame({
@@ -224,9 +239,9 @@ def summarize(cfg: dict[str, Any], runs: pd.DataFrame, timings: list[dict[str, f
         row[f"{bar}_blocks"] = int(per_block[bar].sum())
     for a in ARCHS:
         for p in cfg["ps"]:
-            row[f"mse_{a}_{p}"] = round(float(means[f"{a}_{p}"]), 4)
+            row[f"mse_{a}_{p}"] = round(float(means[f"{a}_{p:g}"]), 4)
     for p in cfg["ps"]:
-        row[f"jsd_{p}"] = round(float(means[f"jsd_{p}"]), 4)
+        row[f"jsd_{p}"] = round(float(means[f"jsd_{p:g}"]), 4)
     allm = bars(pd.DataFrame([means]))
     row["gap_of_means_0.5"] = round(float(allm["gap_lo"].iloc[0]), 3)
     row["gap_of_means_1.0"] = round(float(allm["gap_hi"].iloc[0]), 3)

@@ -159,6 +159,11 @@ def _presets() -> list[str]:
     return list(PRESETS)
 
 
+def _progress_row(maximum: int, text: str) -> tuple[widgets.IntProgress, widgets.Label]:
+    """A panel's progress bar (``0..maximum``) and the label beside it (lay out as an ``HBox``)."""
+    return widgets.IntProgress(value=0, min=0, max=maximum, description="progress"), widgets.Label(text)
+
+
 def _progress_callback(bar: widgets.IntProgress, label: widgets.Label, epochs: int):
     """A Keras callback moving ``bar`` one step per epoch; the label says ``epoch k/N``."""
     import keras
@@ -183,8 +188,7 @@ def _training_panel(name: str, arch: str, controls: dict[str, widgets.Widget], *
 
     epochs = train_kwargs.get("epochs", LIVE_BUDGET["epochs"])
     button = widgets.Button(description="Train", button_style="primary", icon="play")
-    bar = widgets.IntProgress(value=0, min=0, max=epochs, description="progress")
-    label = widgets.Label(f"epoch 0/{epochs}")
+    bar, label = _progress_row(epochs, f"epoch 0/{epochs}")
     panel = Panel(name, {**controls, "train": button}, extra=[widgets.HBox([bar, label])])
     panel.progress, panel.progress_label = bar, label
 
@@ -325,8 +329,7 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
                             tooltip=f"train {len(archs)} architectures × {len(seeds)} seeds at this p")
     controls["train"] = button
     extra: list[widgets.Widget] = []
-    bar = widgets.IntProgress(value=0, min=0, max=1, description="progress")
-    label = widgets.Label("press Train: about 20 s")
+    bar, label = _progress_row(1, "press Train: about 20 s")
     extra.append(widgets.HBox([bar, label]))
     scrub = None
     if stored_runs is not None:
@@ -518,8 +521,7 @@ def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", str
                                         continuous_update=False, readout_format=".1f"),
     }
     button = widgets.Button(description="Train", button_style="primary", icon="play")
-    bar = widgets.IntProgress(value=0, min=0, max=config.epochs, description="progress")
-    label = widgets.Label(f"epoch 0/{config.epochs}")
+    bar, label = _progress_row(config.epochs, f"epoch 0/{config.epochs}")
     setting = widgets.HTML()
     panel = Panel("gate_collapse_panel", {**controls, "train": button},
                   extra=[setting, widgets.HBox([bar, label])])
@@ -528,15 +530,7 @@ def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", str
     def describe(cause: str, remedy: str, strength: float) -> None:
         """On any control change: say what pressing Train will do (cheap; no training)."""
         name, value = collapse.remedy_setting(remedy, strength)
-        what = "no remedy" if remedy == "none" or (remedy != "log_transform" and value == 0) else (
-            f"{remedy}: {name} = {value:.3g}")
-        if remedy == "loss_weight" and value > 0:  # the strength is an exponent, not the weight
-            what = f"{remedy}: watch-time weight (1/Var)^{value:.3g}"
-        elif remedy == "log_transform":
-            what = f"{remedy}: {'on' if value > 0 else 'off'}"
-        note = ""
-        if remedy in ("log_transform", "loss_weight") and cause != "heavy_tail":
-            note = " (changes only the heavy_tail cause: here it is the same as no remedy)"
+        what, note = collapse.describe_remedy(cause, remedy, strength)
         setting.value = f"next run: <b>{cause}</b> + <b>{what}</b>{note} · press <i>Train</i>"
         panel.state = {**panel.state, "pending": (cause, remedy, strength, name, value)}
 

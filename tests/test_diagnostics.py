@@ -259,6 +259,21 @@ def test_remedy_setting_mapping():
         C.remedy_setting("magic", 0.5)
 
 
+
+def test_describe_remedy_names_the_setting_and_when_it_cannot_act():
+    from mmoe_lab import collapse as C
+
+    assert C.describe_remedy("gate_init", "temperature", 0.5) == ("temperature: τ = 5.5", "")
+    assert C.describe_remedy("gate_init", "temperature", 0.0) == ("temperature: τ = 1", "")  # τ = 1: plain softmax
+    assert C.describe_remedy("gate_init", "gate_dropout", 0.0) == ("no remedy", "")
+    assert C.describe_remedy("heavy_tail", "none", 0.7) == ("no remedy", "")
+    assert C.describe_remedy("heavy_tail", "loss_weight", 0.5) == ("loss_weight: watch-time weight (1/Var)^0.5", "")
+    assert C.describe_remedy("heavy_tail", "log_transform", 0.0) == ("log_transform: off", "")
+    setting, note = C.describe_remedy("gate_init", "log_transform", 1.0)
+    assert setting == "log_transform: on" and "only the heavy_tail cause" in note
+    with pytest.raises(ValueError, match="cause"):
+        C.describe_remedy("gravity", "none", 0.0)
+
 TINY = dict(n_train=256, n_test=128, n_probe=64, epochs=2, batch_size=64)
 
 
