@@ -196,6 +196,7 @@ class TaskGenerator:
         noise_std: float | None = None,
         standardize: bool = False,
         random_state: Any = None,
+        sine_seed: int | None = None,
     ) -> TaskGenerator:
         """Draw the generator's parameters (see :func:`make_correlated_tasks` for the args)."""
         check_choice("preset", preset, sorted(PRESETS))
@@ -220,13 +221,17 @@ class TaskGenerator:
         # 1. orthonormal u_1..u_T (rows), 2. W = c·L·U with L the Cholesky factor of P
         q, _ = np.linalg.qr(rng.standard_normal((n_features, num_tasks)))
         weights = c * _psd_cholesky(cosine) @ q.T
-        # 3. shared sine constants
-        alpha = rng.normal(0.0, a_std, size=m)
-        if const["beta"] == "uniform":
-            beta_v = rng.uniform(0.0, 2 * np.pi, size=m)
-        else:
-            b_std = check_number("beta", const["beta"], 0.0)
-            beta_v = rng.normal(0.0, b_std, size=m)
+        # 3. shared sine constants: from random_state, or held fixed by sine_seed (drawn from
+        # random_state all the same, so that what follows in its stream does not change)
+        def sines(g: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+            alpha = g.normal(0.0, a_std, size=m)
+            if const["beta"] == "uniform":
+                return alpha, g.uniform(0.0, 2 * np.pi, size=m)
+            return alpha, g.normal(0.0, check_number("beta", const["beta"], 0.0), size=m)
+
+        alpha, beta_v = sines(rng)
+        if sine_seed is not None:
+            alpha, beta_v = sines(np.random.default_rng([check_int("sine_seed", sine_seed, 0), 20180819]))
         return cls(weights, alpha, beta_v, sigma, c, cosine, standardize)
 
     def sample(self, n_samples: int, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
@@ -295,6 +300,7 @@ def make_correlated_tasks(
     noise_std: float | None = None,
     standardize: bool = False,
     random_state: Any = None,
+    sine_seed: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate regression tasks whose weight vectors meet at a chosen cosine (paper §3.2).
 
@@ -366,6 +372,12 @@ def make_correlated_tasks(
             deviation (computed in closed form, so train and test share the same map).
         random_state: None, an int seed or a ``numpy.random.Generator``. The same seed gives
             identical arrays.
+        sine_seed: None (default: ``α, β`` drawn from ``random_state`` with the directions, so
+            every seed has its own sines) or an int: ``α, β`` drawn once from this seed and
+            held fixed, the paper's "given parameters". Then seeds differ only in the task
+            directions (and, in training, the initial weights and batches); since ``x`` is
+            isotropic, every seed is the same pair of tasks turned in ``R^d``. The rest of
+            ``random_state``'s stream is unchanged, so the same seed gives the same ``X``.
 
     Returns:
         ``X``: float32 array ``(n_samples, n_features)``; ``Y``: float32 ``(n_samples, num_tasks)``.
@@ -383,7 +395,7 @@ def make_correlated_tasks(
     gen = TaskGenerator.from_preset(
         n_features, correlation, num_tasks=num_tasks, preset=preset, scale=scale, n_sines=n_sines,
         alpha_std=alpha_std, beta=beta, noise_std=noise_std, standardize=standardize,
-        random_state=rng,
+        random_state=rng, sine_seed=sine_seed,
     )
     return gen.sample(n_samples, rng)
 

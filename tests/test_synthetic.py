@@ -29,6 +29,23 @@ def test_same_seed_same_arrays_and_different_seed_differs():
     assert not np.array_equal(a[1], c[1])
 
 
+def test_sine_seed_holds_the_sines_fixed_and_leaves_the_rest_of_the_stream():
+    fixed = [TaskGenerator.from_preset(100, 0.5, random_state=s, sine_seed=3) for s in (0, 1)]
+    free = [TaskGenerator.from_preset(100, 0.5, random_state=s) for s in (0, 1)]
+    np.testing.assert_array_equal(fixed[0].alpha, fixed[1].alpha)  # the same sines for every seed
+    np.testing.assert_array_equal(fixed[0].beta, fixed[1].beta)
+    assert not np.array_equal(free[0].alpha, free[1].alpha)  # by default each seed draws its own
+    np.testing.assert_array_equal(fixed[0].weights, free[0].weights)  # directions: random_state's
+    assert not np.array_equal(fixed[0].weights, fixed[1].weights)
+    assert not np.array_equal(fixed[0].alpha, TaskGenerator.from_preset(100, 0.5, random_state=0, sine_seed=4).alpha)
+    x_fixed, y_fixed = make_correlated_tasks(200, correlation=0.5, random_state=7, sine_seed=3)
+    x_free, y_free = make_correlated_tasks(200, correlation=0.5, random_state=7)
+    np.testing.assert_array_equal(x_fixed, x_free)  # the same inputs; only the label function differs
+    assert not np.array_equal(y_fixed, y_free)
+    gen = TaskGenerator.from_preset(100, 0.5, preset="paper", random_state=0, sine_seed=3)
+    assert np.all((gen.beta >= 0) & (gen.beta < 2 * np.pi))  # drawn from the preset's own distributions
+
+
 @pytest.mark.parametrize("p", [-0.4, 0.0, 0.5, 0.9, 1.0])
 def test_two_tasks_follow_the_papers_formula(p):
     gen = TaskGenerator.from_preset(100, p, preset="paper", random_state=1)
@@ -126,6 +143,8 @@ def test_spearman_sees_monotone_uneven_steps():
         (dict(n_samples=10, preset="nope"), "preset"),
         (dict(n_samples=10, random_state="x"), "random_state"),
         (dict(n_samples=10, noise_std=-1.0), "noise_std"),
+        (dict(n_samples=10, sine_seed=-1), "sine_seed"),
+        (dict(n_samples=10, sine_seed=1.5), "sine_seed"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(kwargs, match):
