@@ -426,13 +426,16 @@ def _fresh_arrays(gens: Sequence[TaskGenerator], seeds: Sequence[int]) -> dict[s
         return ops.convert_to_tensor(np.asarray(values, np.float32).reshape(shape))
 
     R = len(gens)
+    # a seed that several replicas share (the same seed at several p) is drawn once per step
+    unique, index = np.unique(np.asarray(seeds, np.int32), return_inverse=True)
     return {
         "w": col([g.weights.T for g in gens], (R, gens[0].n_features, gens[0].num_tasks)),  # (R, d, T)
         "alpha": col([g.alpha for g in gens], (R, 1, 1, -1)),
         "beta": col([g.beta for g in gens], (R, 1, 1, -1)),
         "mu": col([g.label_mean for g in gens], (R, 1, 1)),
         "sd": col([g.label_std for g in gens], (R, 1, 1)),
-        "seed": ops.convert_to_tensor(np.asarray(seeds, np.int32)),  # (R,)
+        "seed": ops.convert_to_tensor(unique.astype(np.int32)),  # (S,) distinct seeds
+        "seed_index": ops.convert_to_tensor(index.astype(np.int32).reshape(R)),  # (R,) replica -> its seed's row
     }
 
 
@@ -441,12 +444,15 @@ def partial_fresh_batch(R: int, B: int, d: int, T: int, noise_std: float) -> Cal
 
     ``x ~ N(0, I_d)`` and the noise come from a stateless normal keyed by each replica's own
     ``(seed, step)`` (:func:`mmoe_lab.backend.stateless_normal_rows`): a seed sees the same
-    inputs and noise at every ``p``, in every architecture and in any stack. The labels come from
+    inputs and noise at every ``p``, in every architecture and in any stack (a seed held by
+    several replicas of one stack is drawn once and shared, which gives the same numbers at
+    less cost: sampling is about a third of a step on CPU). The labels come from
     :func:`mmoe_lab.synthetic.label_function`, standardized like
     :meth:`~mmoe_lab.synthetic.TaskGenerator.sample` (same distribution, not the same numbers).
     """
     def batch(arrays: dict[str, Any], idx, step):
-        z = _backend.stateless_normal_rows(arrays["seed"], step, (B, d + T))
+        z = _backend.stateless_normal_rows(arrays["seed"], step, (B, d + T))  # (S, B, d + T)
+        z = ops.take(z, arrays["seed_index"], axis=0)  # (R, B, d + T)
         x, eps = z[..., :d], z[..., d:]
         y = label_function(ops.matmul(x, arrays["w"]), arrays["alpha"], arrays["beta"], xp=ops)
         return x, (y + noise_std * eps - arrays["mu"]) / arrays["sd"]
