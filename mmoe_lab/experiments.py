@@ -9,12 +9,14 @@ notebook cell can afford; ``python -m mmoe_lab calibrate`` measured it (``data/c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
 import keras
 import numpy as np
 import pandas as pd
 
+from . import backend as _backend
 from ._validate import check_choice
 from .backend import set_random_seed
 from .models import ARCHITECTURES, build_model, learning_rate_schedule
@@ -323,7 +325,9 @@ def compare_over_seeds(
     One seed is an anecdote: the spread between seeds is often larger than the effect a
     notebook wants to show. This trains all ``len(correlations) × len(seeds)`` runs of an
     architecture as replicas of one :class:`~mmoe_lab.replicas.ReplicaStack` (one Keras step
-    for all of them), so a notebook can afford several seeds. Replica ``(p, s)`` draws its
+    for all of them), so a notebook can afford several seeds. Where the backend allows it
+    (:func:`mmoe_lab.backend.concurrent_training`: JAX) the architectures' stacks train side by
+    side in threads, with the same numbers as one after another. Replica ``(p, s)`` draws its
     tasks, test set, training batches and initial weights from seed ``s``; the same ``s`` at
     another ``p`` has the same directions and sine constants (only ``p`` differs), and every
     architecture sees the same test sets. Runs differ from :func:`train_and_evaluate` with the
@@ -348,8 +352,10 @@ def compare_over_seeds(
             :meth:`~mmoe_lab.synthetic.TaskGenerator.from_preset`.
         progress: show a progress bar counting training steps (a widget, in a notebook;
             ignored outside one).
-        callback: optional ``callback(done, total)``, called with the training steps done so
-            far over all architectures and their total, after every curve point.
+        callback: optional ``callback(done, total)``, called from the calling thread with the
+            training steps done so far over all architectures and their total: after every
+            curve point when the stacks train one after another, every 0.25 s (if ``done``
+            moved) when they train side by side. ``done`` never decreases and ends at ``total``.
         **budget: overrides of the setup's budget (``n_train``, ``n_test``, ``epochs``,
             ``batch_size``, ``learning_rate``, ``fresh_samples``, ``lr_schedule``).
 
@@ -388,21 +394,51 @@ def compare_over_seeds(
         from .widgets import StepProgress
 
         bar = StepProgress(total)
-    for k, arch in enumerate(archs):
-        def report(done: int, k: int = k, arch: str = arch) -> None:
-            if bar is not None:
-                bar.update(k * steps + done, arch)
-            if callback is not None:
-                callback(k * steps + done, total)
+    done = {arch: 0 for arch in archs}  # steps done per architecture, written by its trainer
+    shown = [0]  # steps last reported
 
-        keras.backend.clear_session()
-        res = train_replicas(
+    def notify(arch: str = "") -> None:
+        """Report the steps done over all architectures (from the calling thread only)."""
+        now = sum(done.values())
+        if now == shown[0]:
+            return
+        shown[0] = now
+        if bar is not None:
+            bar.update(now, arch)
+        if callback is not None:
+            callback(now, total)
+
+    def train(arch: str, sequential: bool) -> dict[str, Any]:
+        def report(steps_done: int) -> None:
+            done[arch] = steps_done
+            if sequential:
+                notify(arch)
+
+        return train_replicas(
             arch, [s for _, s in grid], [p for p, _ in grid], preset=preset,
             n_train=None if b["fresh_samples"] else b["n_train"], n_test=b["n_test"], steps=steps,
             batch_size=b["batch_size"], learning_rate=b["learning_rate"],
             lr_schedule=b.get("lr_schedule", "constant"), eval_every=eval_every or epoch_steps,
             cfg_kwargs=model_kwargs, generator_kwargs=generator_kwargs, callback=report,
         )
+
+    results: dict[str, dict[str, Any]] = {}
+    if _backend.concurrent_training() and len(archs) > 1:
+        keras.backend.clear_session()
+        # each architecture's stack in its own thread; progress is reported from this thread
+        with ThreadPoolExecutor(max_workers=len(archs)) as pool:
+            futures = {arch: pool.submit(train, arch, False) for arch in archs}
+            pending = set(futures.values())
+            while pending:
+                _, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                notify()
+            results = {arch: f.result() for arch, f in futures.items()}
+    else:
+        for arch in archs:
+            keras.backend.clear_session()
+            results[arch] = train(arch, True)
+    for arch in archs:
+        res = results[arch]
         weights[arch], configs[arch] = res["weights"], res["config"]
         for r, (p, s) in enumerate(grid):
             final = res["final_test"][r]
