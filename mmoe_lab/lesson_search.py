@@ -165,6 +165,13 @@ CONFIGS: list[dict[str, Any]] = [
     *[config(f"S15A2-u8-b128-s6000-sine{k}", f"the chosen setup with the sine constants held fixed (sine_seed {k})",
              steps=6000, batch_size=128, generator={"scale": 1.5, "alpha_std": 2.0, "sine_seed": k},
              model={"expert_units": 8}) for k in range(3)],
+    # Training the three architectures side by side (threads, JAX) cut a live comparison from
+    # 55 s to 33 s wall on the machine of this round, so more steps fit in the 45 s: does a longer
+    # run steady single seeds? (From here on CPU s exceed wall s: two threads.)
+    config("S15A2-u8-b128-s8000", "the chosen setup with 8,000 steps (fits 45 s wall with side-by-side stacks)",
+           steps=8000, batch_size=128, generator={"scale": 1.5, "alpha_std": 2.0}, model={"expert_units": 8}),
+    config("S15A2-u8-b128-s12000", "the chosen setup with 12,000 steps (beyond the live budget: the trend)",
+           steps=12000, batch_size=128, generator={"scale": 1.5, "alpha_std": 2.0}, model={"expert_units": 8}),
 ]
 
 BY_TAG = {c["tag"]: c for c in CONFIGS}
