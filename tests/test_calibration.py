@@ -18,7 +18,7 @@ FIG2 = {0.5: 0.07, 0.8: 0.19, 0.9: 0.30, 0.95: 0.45, 1.0: 1.0}
 
 @pytest.mark.parametrize("p", sorted(FIG2))
 def test_paper_preset_reproduces_fig2(p):
-    """The issue's criterion: median over 20 seeds of the sample Pearson r of 10k rows, ±0.05."""
+    """The acceptance criterion: median over 20 seeds of the sample Pearson r of 10k rows, ±0.05."""
     rs = [np.corrcoef(make_correlated_tasks(10_000, 100, p, preset="paper", random_state=s)[1].T)[0, 1]
           for s in range(20)]
     assert abs(np.median(rs) - FIG2[p]) <= 0.05
