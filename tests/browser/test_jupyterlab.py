@@ -450,17 +450,20 @@ def test_04_mmoe(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
     print(f"04 panel after Train at p = {right}: {trained_view[0]!r}; images (natural px, scale): {scales}")
 
 
-def test_03_comparison_panel(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
-    """03 runs clean; its comparison panel: the stored-p scrubber redraws at once, moving p only
-    announces training, Train trains three architectures and adds a live point; sharp images."""
-    run_kit_notebook(page, lab_server, artifacts_dir, "03_one_gate_moe.ipynb")
+@pytest.mark.parametrize("notebook", ["02_shared_bottom.ipynb", "03_one_gate_moe.ipynb"])
+def test_comparison_panel(lab_server: Any, page: Any, artifacts_dir: Path, notebook: str) -> None:
+    """02 and 03 run clean; their comparison panel: the stored-p scrubber redraws at once, moving
+    p only announces training, Train trains three architectures and adds a live point; sharp
+    images. (04 has the same panel after its own MMoE panel, which test_04_mmoe drives.)"""
+    run_kit_notebook(page, lab_server, artifacts_dir, notebook)
+    nb = notebook[:2]
     cell, scrub = find_slider(page, re.compile(r"stored p"), cell_text="comparison_panel(")
     outputs = cell.locator(".jp-Cell-outputWrapper")
     start_view = panel_view(cell)
     assert "stored study" in start_view[0] and start_view[1], f"no stored view at start: {start_view[0]!r}"
     wait_images(outputs)
-    assert_images_not_upscaled(cell, "03 comparison panel")
-    shot(page, artifacts_dir, "03-comparison-panel-before", outputs)
+    assert_images_not_upscaled(cell, f"{nb} comparison panel")
+    shot(page, artifacts_dir, f"{nb}-comparison-panel-before", outputs)
     nudge_slider(page, scrub, "ArrowRight")
     scrubbed = wait_panel_change(cell, start_view, "moving stored p")
     assert scrubbed[1] != start_view[1], "the stored-p scrubber did not redraw the figure"
@@ -478,10 +481,10 @@ def test_03_comparison_panel(lab_server: Any, page: Any, artifacts_dir: Path) ->
         view = wait_panel_change(cell, view, "training", timeout_s=TRAIN_TIMEOUT_S)
     assert view[1] != moved[1], "Train did not redraw the figure"
     wait_images(outputs)
-    scales = assert_images_not_upscaled(cell, "03 comparison panel after Train")
-    shot(page, artifacts_dir, "03-comparison-panel-after-train", outputs)
-    assert_clean_run(page, "03_one_gate_moe (after Train)")
-    print(f"03 comparison panel after Train at p = {right}: {view[0]!r}; images: {scales}")
+    scales = assert_images_not_upscaled(cell, f"{nb} comparison panel after Train")
+    shot(page, artifacts_dir, f"{nb}-comparison-panel-after-train", outputs)
+    assert_clean_run(page, f"{Path(notebook).stem} (after Train)")
+    print(f"{nb} comparison panel after Train at p = {right}: {view[0]!r}; images: {scales}")
 
 
 def test_05_study_panel(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
