@@ -85,7 +85,9 @@ LIVE_BUDGET: dict[str, Any] = {
 #:   representation is tight when two diverging tasks must share it (shared-bottom stays
 #:   parameter-matched to MMoE).
 #: * ``LESSON_BUDGET``: batches of 128 and 6,000 steps (an epoch is 300 steps), fresh samples,
-#:   cosine decay: 35–37 s for 3 architectures × 8 seeds × 2 values of p on 2 idle CPU cores.
+#:   cosine decay: 35–37 s for 3 architectures × 8 seeds × 2 values of p on 2 idle CPU cores
+#:   with one stack after another; 33 s with the stacks side by side on a machine half as fast
+#:   in matmul (:func:`mmoe_lab.backend.concurrent_training`).
 LESSON_GENERATOR: dict[str, Any] = {"scale": 1.5, "alpha_std": 2.0}
 LESSON_MODEL: dict[str, Any] = {"expert_units": 8}
 LESSON_BUDGET: dict[str, Any] = {
