@@ -163,8 +163,9 @@ def concurrent_training() -> bool:
     A compiled JAX call releases the GIL while it runs, and one small stack keeps only about 1.4
     of the 2 cores busy, so the three architectures of a comparison train faster at once: the
     lesson's comparison (3 × 16 replicas × 6,000 steps) took 32 s instead of 55 s, with the same
-    numbers. TensorFlow's compiled functions share its own thread pools; there the stacks train
-    one after another.
+    numbers; :func:`mmoe_lab.study.run_study` trains its units side by side the same way (41 s
+    instead of 66 s for 6 small units). TensorFlow's compiled functions share its own thread
+    pools; there the stacks train one after another.
     """
     return name() == "jax"
 

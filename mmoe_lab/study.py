@@ -9,7 +9,8 @@ per run and task) and ``<out>/provenance.json`` records the command, package ver
 CPU, budget and the wall time of every unit.
 
 Command line: ``python -m mmoe_lab reproduce [--runs N] [--correlations ...] [--out DIR]``.
-Units run in this process by default; ``--executor dask [--scheduler tcp://HOST:8786]
+Units run in this process by default (on JAX as many at once as there are cores, in threads:
+:func:`mmoe_lab.backend.concurrent_training`); ``--executor dask [--scheduler tcp://HOST:8786]
 [--workers N]`` runs them as Dask tasks on a local or an existing cluster
 (:mod:`mmoe_lab.study_dask`): every task calls the same :func:`run_unit` and writes the same
 part files, so either executor resumes the other's work.
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +76,8 @@ PAPER_REGIME: dict[str, Any] = {"n_train": None, "n_test": 2_000, "steps": 20_00
 
 _SHARED_INPUTS_ABOVE = 200_000  # training sets larger than this share one input pool across replicas
 
-#: ``--executor`` choices: ``local`` trains the units one after another in this process;
+#: ``--executor`` choices: ``local`` trains the units in this process (side by side in threads
+#: on JAX, one after another on TensorFlow);
 #: ``dask`` submits them as tasks to a Dask cluster (:mod:`mmoe_lab.study_dask`).
 EXECUTORS = ("local", "dask")
 
@@ -452,21 +455,32 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
     """
     from tqdm.auto import tqdm
 
-    from .backend import enable_determinism
+    from .backend import concurrent_training, enable_determinism
 
     enable_determinism()  # a resumed unit equals an uninterrupted one
 
     command, todo, session_start, times = _start_session(study, command, max_units)
     bar = tqdm(total=sum(len(u["seeds"]) for u in todo), unit="run", disable=not progress,
                desc=f"study {study.out.name}", mininterval=2.0)
-    for unit in todo:
-        seconds = run_unit(study, unit)  # None: finished or being run by another process
-        if seconds is not None:
+
+    def record(unit: dict[str, Any], seconds: float | None) -> None:  # in this thread only
+        if seconds is not None:  # None: finished or being run by another process
             times[unit["key"]] = seconds
             _write_provenance(study, command, times, "running")
         bar.update(len(unit["seeds"]))
+
+    threads = min(len(todo), os.cpu_count() or 1) if concurrent_training() else 1
+    if threads > 1:
+        # two units at once, one per core (a unit's wall time is then measured while sharing)
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = {pool.submit(run_unit, study, unit): unit for unit in todo}
+            for future in as_completed(futures):
+                record(futures[future], future.result())
+    else:
+        for unit in todo:
+            record(unit, run_unit(study, unit))
     bar.close()
-    return _finish_session(study, command, times, session_start, len(todo), {"name": "local"})
+    return _finish_session(study, command, times, session_start, len(todo), {"name": "local", "threads": threads})
 
 
 def merge_parts(out: str | os.PathLike) -> pd.DataFrame:

@@ -118,6 +118,24 @@ def test_results_are_tidy(tmp_path):
     pd.testing.assert_frame_equal(df, again)
 
 
+
+@pytest.mark.slow
+def test_units_side_by_side_give_the_numbers_of_one_after_another(tmp_path, monkeypatch):
+    """On JAX run_study trains units in threads (backend.concurrent_training); same table as
+    one after another (on TensorFlow both runs are one after another)."""
+    from mmoe_lab import backend
+
+    budget = {"steps": 20, "eval_every": 10, "n_train": None, "n_test": 200}
+    grid = dict(presets=["teaching"], correlations=[0.5, 1.0], runs=2, chunk=2, budget=budget)
+    together = run_study(Study.create(tmp_path / "together", **grid), progress=False, command=["test"])
+    prov = json.loads((tmp_path / "together" / "provenance.json").read_text())
+    threads = min(6, os.cpu_count() or 1) if backend.concurrent_training() else 1  # 6 units
+    assert prov["sessions"][-1]["executor"] == {"name": "local", "threads": threads}
+    monkeypatch.setattr(backend, "concurrent_training", lambda: False)
+    apart = run_study(Study.create(tmp_path / "apart", **grid), progress=False, command=["test"])
+    assert len(together) == 3 * 2 * 2 * 2
+    pd.testing.assert_frame_equal(together.drop(columns="unit_seconds"), apart.drop(columns="unit_seconds"))
+
 def _fake_results(seeds=4):
     rng = np.random.default_rng(0)
     rows = []
