@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 __all__ = ["DEFAULT_BACKEND", "SUPPORTED", "select", "name", "set_random_seed", "enable_determinism", "compiled",
-           "stateless_normal", "stateless_normal_rows", "replica_loop", "concurrent_training", "gradients",
+           "stateless_normal", "stateless_normal_rows", "replica_loop", "concurrent_training", "run_side_by_side", "gradients",
            "gradient_norm"]
 
 #: The backend the kit selects when ``KERAS_BACKEND`` is unset (fastest measured on CPU).
@@ -168,6 +168,32 @@ def concurrent_training() -> bool:
     pools; there the stacks train one after another.
     """
     return name() == "jax"
+
+
+def run_side_by_side(fn: Callable[[Any], Any], items: Sequence[Any], *, threads: int,
+                     poll: Callable[[], None] | None = None, interval: float = 0.25) -> Iterator[tuple[Any, Any]]:
+    """``(item, fn(item))`` for every item: in order in this thread when ``threads <= 1``, else
+    from a pool of ``threads`` threads, as they finish (see :func:`concurrent_training`).
+
+    While waiting on the pool, ``poll()`` runs in *this* thread every ``interval`` seconds (a
+    progress bar can read counters the workers write, without touching widgets from a worker).
+    An exception in ``fn`` is raised here when its item comes up.
+    """
+    if threads <= 1:
+        for item in items:
+            yield item, fn(item)
+        return
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=interval, return_when=FIRST_COMPLETED)
+            if poll is not None:
+                poll()
+            for future in finished:
+                yield items[futures[future]], future.result()
 
 
 def replica_loop(stack: Any, optimizer: Any, batch_fn: Callable[..., Any],

@@ -9,7 +9,6 @@ notebook cell can afford; ``python -m mmoe_lab calibrate`` measured it (``data/c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
 import keras
@@ -410,12 +409,16 @@ def compare_over_seeds(
         if callback is not None:
             callback(now, total)
 
-    def train(arch: str, sequential: bool) -> dict[str, Any]:
+    threads = len(archs) if _backend.concurrent_training() else 1
+
+    def train(arch: str) -> dict[str, Any]:
         def report(steps_done: int) -> None:
             done[arch] = steps_done
-            if sequential:
+            if threads == 1:  # in the calling thread: report every curve point
                 notify(arch)
 
+        if threads == 1:
+            keras.backend.clear_session()
         return train_replicas(
             arch, [s for _, s in grid], [p for p, _ in grid], preset=preset,
             n_train=None if b["fresh_samples"] else b["n_train"], n_test=b["n_test"], steps=steps,
@@ -424,21 +427,10 @@ def compare_over_seeds(
             cfg_kwargs=model_kwargs, generator_kwargs=generator_kwargs, callback=report,
         )
 
-    results: dict[str, dict[str, Any]] = {}
-    if _backend.concurrent_training() and len(archs) > 1:
+    if threads > 1:
         keras.backend.clear_session()
-        # each architecture's stack in its own thread; progress is reported from this thread
-        with ThreadPoolExecutor(max_workers=len(archs)) as pool:
-            futures = {arch: pool.submit(train, arch, False) for arch in archs}
-            pending = set(futures.values())
-            while pending:
-                _, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                notify()
-            results = {arch: f.result() for arch, f in futures.items()}
-    else:
-        for arch in archs:
-            keras.backend.clear_session()
-            results[arch] = train(arch, True)
+    # side by side (JAX: each architecture's stack in its own thread, progress polled from here)
+    results = dict(_backend.run_side_by_side(train, list(archs), threads=threads, poll=notify))
     for arch in archs:
         res = results[arch]
         weights[arch], configs[arch] = res["weights"], res["config"]

@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -455,7 +454,7 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
     """
     from tqdm.auto import tqdm
 
-    from .backend import concurrent_training, enable_determinism
+    from .backend import concurrent_training, enable_determinism, run_side_by_side
 
     enable_determinism()  # a resumed unit equals an uninterrupted one
 
@@ -463,22 +462,13 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
     bar = tqdm(total=sum(len(u["seeds"]) for u in todo), unit="run", disable=not progress,
                desc=f"study {study.out.name}", mininterval=2.0)
 
-    def record(unit: dict[str, Any], seconds: float | None) -> None:  # in this thread only
+    threads = min(len(todo), os.cpu_count() or 1) if concurrent_training() else 1
+    # on JAX one unit per core at once (a unit's wall time is then measured while sharing)
+    for unit, seconds in run_side_by_side(lambda unit: run_unit(study, unit), todo, threads=threads):
         if seconds is not None:  # None: finished or being run by another process
             times[unit["key"]] = seconds
             _write_provenance(study, command, times, "running")
         bar.update(len(unit["seeds"]))
-
-    threads = min(len(todo), os.cpu_count() or 1) if concurrent_training() else 1
-    if threads > 1:
-        # two units at once, one per core (a unit's wall time is then measured while sharing)
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            futures = {pool.submit(run_unit, study, unit): unit for unit in todo}
-            for future in as_completed(futures):
-                record(futures[future], future.result())
-    else:
-        for unit in todo:
-            record(unit, run_unit(study, unit))
     bar.close()
     return _finish_session(study, command, times, session_start, len(todo), {"name": "local", "threads": threads})
 

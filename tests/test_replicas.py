@@ -262,3 +262,21 @@ def test_fresh_batch_labels_follow_the_generator():
     np.testing.assert_array_equal(x4[1], x[0])
     np.testing.assert_array_equal(x4[2], x[0])
     assert not np.allclose(x4[0], x[0])
+
+
+def test_run_side_by_side_returns_every_item_once_and_raises_errors():
+    import time as _time
+
+    from mmoe_lab.backend import run_side_by_side
+
+    assert list(run_side_by_side(lambda x: x * x, [3, 1, 2], threads=1)) == [(3, 9), (1, 1), (2, 4)]
+    polls: list[int] = []
+    got = dict(run_side_by_side(lambda x: _time.sleep(0.05 * x) or -x, [3, 1, 2], threads=3,
+                                poll=lambda: polls.append(1), interval=0.01))
+    assert got == {3: -3, 1: -1, 2: -2} and polls  # polled from the calling thread while waiting
+
+    def boom(x):
+        raise ValueError(f"bad {x}")
+
+    with pytest.raises(ValueError, match="bad"):
+        list(run_side_by_side(boom, [1, 2], threads=2))
