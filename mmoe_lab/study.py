@@ -462,8 +462,8 @@ def run_study(study: Study, *, progress: bool = True, command: Sequence[str] | N
     bar = tqdm(total=sum(len(u["seeds"]) for u in todo), unit="run", disable=not progress,
                desc=f"study {study.out.name}", mininterval=2.0)
 
-    threads = min(len(todo), os.cpu_count() or 1) if concurrent_training() else 1
-    # on JAX one unit per core at once (a unit's wall time is then measured while sharing)
+    threads = min(len(todo), len(os.sched_getaffinity(0))) if concurrent_training() else 1
+    # on JAX one unit per core this process may use (taskset -c 1: one) at once (a unit's wall time is then measured while sharing)
     for unit, seconds in run_side_by_side(lambda unit: run_unit(study, unit), todo, threads=threads):
         if seconds is not None:  # None: finished or being run by another process
             times[unit["key"]] = seconds
