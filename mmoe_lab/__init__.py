@@ -1,17 +1,22 @@
 """mmoe-lab: a notebook teaching kit for multi-task learning with Multi-gate Mixture-of-Experts.
 
 Importing the package is cheap (numpy only) and selects the Keras backend: JAX unless
-``KERAS_BACKEND`` is set (see :mod:`mmoe_lab.backend`, which says why). Modules that need Keras
-(``layers``, ``models``, ``experiments``, ...) load on first use, with start-up logs quieted.
+``KERAS_BACKEND`` is set (see :mod:`mmoe_lab.backend`, which says why). Every submodule is
+also an attribute, loaded on first use (``mmoe_lab.models.build_model(...)``); those that need
+Keras import it with its start-up logs quieted. Three wings: the learner's modules here,
+:mod:`mmoe_lab.study` (the paper's study) and :mod:`mmoe_lab.tools` (what only a maintainer
+runs).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 from . import backend
-from ._setup import environment_report, quiet_import_keras, quiet_import_tensorflow, set_seed, setup_notebook
+from ._setup import environment_report, set_seed, setup_notebook
+from .backend import quiet_import_keras, quiet_import_tensorflow
 from .synthetic import (
     PRESETS,
     TaskGenerator,
@@ -41,23 +46,14 @@ __all__ = [
     "setup_notebook",
 ]
 
-_LAZY_MODULES = {
-    "layers", "models", "training", "metrics", "experiments", "diagnostics", "collapse", "plots", "widgets",
-    "bench", "bench_replicas", "datasets", "features", "census_models", "scenarios", "replicas", "study",
-    "study_analysis", "paper",
-    "io",
-}
-#: Lazy modules that do not import Keras (no need to quiet its start-up logs first).
-_NO_KERAS = {"plots", "datasets", "diagnostics", "metrics", "paper", "io", "study_analysis"}
-_LAZY_NAMES = {"MMoE": "layers", "build_model": "models", "TaskSpec": "models"}
+#: Submodules that import no Keras (no need to quiet its start-up logs first).
+_NO_KERAS = {"plots", "datasets", "metrics", "paper", "io", "study", "scenarios", "claims", "tools", "exercises"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY_MODULES:
-        if name not in _NO_KERAS:
-            quiet_import_keras()
-        return importlib.import_module(f".{name}", __name__)
-    if name in _LAZY_NAMES:
+    """``mmoe_lab.<submodule>`` on first use: the package's one lazy loader."""
+    if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is None:
+        raise AttributeError(f"module 'mmoe_lab' has no attribute {name!r}")
+    if name not in _NO_KERAS:
         quiet_import_keras()
-        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
-    raise AttributeError(f"module 'mmoe_lab' has no attribute {name!r}")
+    return importlib.import_module(f".{name}", __name__)

@@ -6,7 +6,12 @@ Every check raises ``ValueError`` worded as
 
 (the form Keras' own layers use), and returns the value converted to the plain Python type
 (``int``, ``float``), so callers write ``self.units = check_int("units", units)``. For a rule
-no helper covers, ``raise invalid(name, expectation, value)`` gives the same wording.
+no helper covers, ``raise invalid(name, expectation, value)`` gives the same wording; where the
+value itself would be too long to print (an array, a table), ``received=`` describes it instead
+(``Received: `y` of shape (3,)``).
+
+Every ``raise ValueError(`` of the package is here (``tests/test_validate.py`` checks it, and
+lists the few deliberate exceptions).
 """
 
 from __future__ import annotations
@@ -19,14 +24,18 @@ from typing import Any, TypeVar
 import numpy as np
 
 __all__ = ["invalid", "check_int", "check_number", "check_choice", "check_subset", "check_bool",
-           "check_random_state"]
+           "check_random_state", "check_ndim", "check_columns", "check_nonempty"]
 
 T = TypeVar("T")
 
 
-def invalid(name: str, expectation: str, value: Any) -> ValueError:
-    """The error for argument ``name``: ``raise invalid("arch", "one of ['mmoe']", arch)``."""
-    return ValueError(f"`{name}` should be {expectation}. Received: `{name}={value!r}`")
+def invalid(name: str, expectation: str, value: Any, *, received: str | None = None) -> ValueError:
+    """The error for argument ``name``: ``raise invalid("arch", "one of ['mmoe']", arch)``.
+
+    ``received`` replaces the default ``Received: `name=<value>``` description of the value
+    (e.g. ``"`y` of shape (3,)"`` for an array).
+    """
+    return ValueError(f"`{name}` should be {expectation}. Received: {received or f'`{name}={value!r}`'}")
 
 
 def check_int(name: str, value: Any, minimum: int | None = 1) -> int:
@@ -96,3 +105,29 @@ def check_random_state(random_state: Any) -> np.random.Generator:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) and int(random_state) >= 0:
         return np.random.default_rng(int(random_state))
     raise invalid("random_state", "None, a non-negative int or a numpy Generator", random_state)
+
+
+def check_ndim(name: str, value: Any, ndim: int, shape_doc: str, dtype: Any = None) -> np.ndarray:
+    """``value`` as a numpy array (of ``dtype``, if given) with ``ndim`` axes, described as
+    ``shape_doc`` (e.g. ``"(n, T)"``) in the error."""
+    arr = np.asarray(value, dtype=dtype)
+    if arr.ndim != ndim:
+        raise invalid(name, f"an array of shape {shape_doc}", value, received=f"`{name}` of shape {arr.shape}")
+    return arr
+
+
+def check_columns(name: str, frame: Any, columns: Sequence[str]) -> Any:
+    """``frame`` if it is a table (a pandas DataFrame) with every one of ``columns``."""
+    have = list(getattr(frame, "columns", []))
+    missing = [c for c in columns if c not in have]
+    if missing or not hasattr(frame, "columns"):
+        raise invalid(name, f"a table with the columns {sorted(columns)}", frame,
+                      received=f"`{name}` with columns {have} (missing {sorted(missing)})")
+    return frame
+
+
+def check_nonempty(name: str, value: Any, what: str = "at least one item") -> Any:
+    """``value`` if it has at least one item (a dict, list, table or array)."""
+    if value is None or len(value) == 0:
+        raise invalid(name, what, value, received=f"an empty `{name}`")
+    return value

@@ -12,20 +12,26 @@ through).
 Everything else in the package is written with ``keras.ops`` and ``keras.random``. The only
 backend-specific code is here: seeding without importing TensorFlow, the compiled replica
 training loop (:func:`replica_loop`, one small function per backend over the same
-backend-agnostic step math), gradients for diagnostics (:func:`gradient_norm`) and a compiled
-matmul for benchmarks (:func:`compiled`).
+backend-agnostic step math), gradients for diagnostics (:func:`gradient_norm`), a compiled
+matmul for benchmarks (:func:`compiled`), and importing Keras / TensorFlow with their start-up
+logs silenced (:func:`quiet_import_keras`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import random
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_BACKEND", "SUPPORTED", "select", "name", "set_random_seed", "enable_determinism", "compiled",
-           "stateless_normal", "stateless_normal_rows", "replica_loop", "concurrent_training", "run_side_by_side", "gradients",
-           "gradient_norm"]
+from ._validate import invalid
+
+__all__ = ["DEFAULT_BACKEND", "SUPPORTED", "select", "name", "quiet_import_keras", "quiet_import_tensorflow",
+           "prepare", "set_random_seed", "enable_determinism", "compiled", "stateless_normal_rows", "replica_loop",
+           "concurrent_training", "run_side_by_side", "gradients", "gradient_norm"]
 
 #: The backend the kit selects when ``KERAS_BACKEND`` is unset (fastest measured on CPU).
 DEFAULT_BACKEND = "jax"
@@ -44,6 +50,71 @@ def select() -> str:
     return os.environ["KERAS_BACKEND"]
 
 
+@contextlib.contextmanager
+def _silence_fd2() -> Iterator[None]:
+    """Send OS-level stderr (fd 2) to /dev/null for the duration of the block.
+
+    TensorFlow's C++ runtime prints a few lines (oneDNN, CUDA stubs) straight to fd 2 while it
+    is imported, before its own log settings apply; Jupyter kernels forward fd 2 into the
+    notebook, where strict nbval would compare them.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real fd 2 (unusual embedding): nothing to silence
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quiet_import_keras():
+    """Import Keras on the kit's backend (:mod:`mmoe_lab.backend`) with start-up logs suppressed.
+
+    Does not import TensorFlow unless it is the backend (that import alone costs ≈ 7 s).
+
+    Returns:
+        the ``keras`` module.
+    """
+    if select() == "tensorflow":
+        quiet_import_tensorflow()
+    elif "keras" not in sys.modules:
+        with _silence_fd2():
+            import keras  # noqa: F401
+    import keras
+
+    return keras
+
+
+def quiet_import_tensorflow():
+    """Import TensorFlow (and Keras) with their start-up log lines suppressed.
+
+    For the parts of the kit that use TensorFlow itself (``tf.data``, TensorBoard, the census
+    feature pipeline); the kit's models run on the default backend without it.
+
+    Returns:
+        the ``tensorflow`` module.
+    """
+    select()
+    if "tensorflow" not in sys.modules:
+        with _silence_fd2():
+            import keras  # noqa: F401
+            import tensorflow as tf  # noqa: F401
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    return tf
+
+
 def name() -> str:
     """The active Keras backend (``"jax"``, ``"tensorflow"``, ...)."""
     import keras
@@ -57,12 +128,10 @@ def set_random_seed(seed: int) -> None:
     Like ``keras.utils.set_random_seed`` but without importing TensorFlow when it is not the
     backend (that import alone costs ≈ 7 s); TensorFlow's seed is set too if it is loaded.
     """
-    import sys
-
     import numpy as np
 
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"`seed` should be an int. Received: seed={seed!r}")
+        raise invalid("seed", "an int", seed)
     random.seed(seed)
     np.random.seed(seed)
     if "keras" not in sys.modules:
@@ -78,6 +147,22 @@ def set_random_seed(seed: int) -> None:
 
     global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
     global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+
+
+def prepare(seed: int = 0, *, deterministic: bool = True) -> None:
+    """Ready this process to train: Keras imported quietly (:func:`quiet_import_keras`),
+    deprecation warnings off, seeds set (:func:`set_random_seed`) and, with ``deterministic``,
+    TensorFlow's op determinism on (:func:`enable_determinism`; JAX on the CPU is deterministic
+    already). :func:`mmoe_lab.setup_notebook` does this and sets the plot style.
+    """
+    import warnings
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    quiet_import_keras()
+    if deterministic and name() == "tensorflow":
+        quiet_import_tensorflow().config.experimental.enable_op_determinism()
+    set_random_seed(seed)
 
 
 def enable_determinism() -> None:
@@ -103,28 +188,6 @@ def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         return tf.function(fn)
     return fn
-
-
-def stateless_normal(shape: tuple[int, ...], seed: Any, step: Any):
-    """Standard normal draws keyed by ``(seed, step)``: the same key gives the same numbers.
-
-    Usable inside a compiled step (``seed`` and ``step`` may be traced int32 scalars). Keras'
-    ``keras.random`` takes no traced seeds on TensorFlow, hence this one backend switch. The
-    two backends draw different numbers from the same key (same distribution).
-    """
-    from keras import ops
-
-    backend = name()
-    key = ops.stack([ops.cast(seed, "int32"), ops.cast(step, "int32")])
-    if backend == "jax":
-        import jax
-
-        return jax.random.normal(jax.random.wrap_key_data(ops.cast(key, "uint32"), impl="threefry2x32"), shape)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.random.stateless_normal(shape, seed=key)
-    raise ValueError(f"stateless sampling supports {SUPPORTED}. Received: KERAS_BACKEND={backend!r}")
 
 
 def stateless_normal_rows(seeds: Any, step: Any, shape: tuple[int, ...]):
@@ -154,7 +217,7 @@ def stateless_normal_rows(seeds: Any, step: Any, shape: tuple[int, ...]):
 
         return tf.map_fn(lambda seed: tf.random.stateless_normal(shape, seed=tf.stack([seed, step])), seeds,
                          fn_output_signature=tf.float32)
-    raise ValueError(f"stateless sampling supports {SUPPORTED}. Received: KERAS_BACKEND={backend!r}")
+    raise invalid("KERAS_BACKEND", f"one of {list(SUPPORTED)} for stateless sampling", backend)
 
 
 def concurrent_training() -> bool:
@@ -221,7 +284,7 @@ def replica_loop(stack: Any, optimizer: Any, batch_fn: Callable[..., Any],
         return _jax_replica_loop(stack, optimizer, batch_fn, loss_fn)
     if backend == "tensorflow":
         return _tf_replica_loop(stack, optimizer, batch_fn, loss_fn)
-    raise ValueError(f"replica training supports the backends {SUPPORTED}. Received: KERAS_BACKEND={backend!r}")
+    raise invalid("KERAS_BACKEND", f"one of {list(SUPPORTED)} for replica training", backend)
 
 
 def _jax_replica_loop(stack, optimizer, batch_fn, loss_fn):
@@ -331,7 +394,7 @@ def gradients(model: Any, variables: Sequence[Any], loss_of_outputs: Callable[[A
         index = {id(v): i for i, v in enumerate(trainable)}
         missing = [v.path for v in variables if id(v) not in index]
         if missing:
-            raise ValueError(f"`variables` should be trainable variables of `model`. Received others: {missing}")
+            raise invalid("variables", "trainable variables of `model`", missing, received=f"others: {missing}")
         values = [v.value for v in trainable]
         frozen = [v.value for v in model.non_trainable_variables]
 
@@ -341,7 +404,7 @@ def gradients(model: Any, variables: Sequence[Any], loss_of_outputs: Callable[[A
 
         grads = jax.grad(loss)(values)
         return [np.asarray(grads[index[id(v)]]) for v in variables]
-    raise ValueError(f"gradients are implemented for {SUPPORTED}. Received: KERAS_BACKEND={backend!r}")
+    raise invalid("KERAS_BACKEND", f"one of {list(SUPPORTED)} for gradients", backend)
 
 
 def gradient_norm(model: Any, variables: Sequence[Any], loss_of_outputs: Callable[[Any], Any], x: Any) -> float:

@@ -23,15 +23,16 @@ import pandas as pd
 from keras import ops
 
 from . import paper
+from ._validate import check_choice, check_columns, invalid
 from .backend import set_random_seed
-from .datasets import TASK_GROUPS, census_tasks
+from .datasets import census_tasks
 from .features import EmbeddingCross, FeaturePipeline, FieldEmbedding, fit_feature_pipeline
 from .metrics import roc_auc
-from .models import ARCHITECTURES, TaskSpec, build_model
+from .models import TaskSpec, build_model
+from .paper import ARCHITECTURES
 
 __all__ = [
     "DEFAULT_CROSS",
-    "PAPER_TABLE1",
     "build_census_model",
     "compile_census_model",
     "tensorboard_callback",
@@ -44,9 +45,6 @@ __all__ = [
 #: incomes) in different industries, so their interaction gets its own feature.
 DEFAULT_CROSS: tuple[str, str] = ("major_industry_code", "major_occupation_code")
 
-#: The paper's Table 1 (census-income group 1: income + marital, AUC): :data:`mmoe_lab.paper.TABLE1`
-#: under its earlier name.
-PAPER_TABLE1 = paper.TABLE1
 
 
 def compile_census_model(
@@ -72,12 +70,10 @@ def compile_census_model(
 
 def _task_specs(tasks: Sequence[TaskSpec | str] | int) -> list[TaskSpec]:
     if isinstance(tasks, int):
-        if tasks not in TASK_GROUPS:
-            raise ValueError(f"`tasks` as an int should be a task group {tuple(TASK_GROUPS)}. Received: {tasks!r}")
-        tasks = list(TASK_GROUPS[tasks])
+        tasks = list(paper.CENSUS_TASK_GROUPS[check_choice("tasks", tasks, tuple(paper.CENSUS_TASK_GROUPS))])
     specs = [t if isinstance(t, TaskSpec) else TaskSpec(t, "binary") for t in tasks]
     if any(t.kind != "binary" for t in specs):
-        raise ValueError(f"census tasks should be binary. Received: {specs}")
+        raise invalid("tasks", "binary census tasks", specs)
     return specs
 
 
@@ -102,7 +98,7 @@ def build_census_model(
     Args:
         arch: ``"shared_bottom"``, ``"omoe"`` or ``"mmoe"``.
         pipeline: the fitted :class:`FeaturePipeline` (gives the field sizes).
-        tasks: a task group number (1 or 2, :data:`~mmoe_lab.datasets.TASK_GROUPS`), or task
+        tasks: a task group number (1 or 2, :data:`~mmoe_lab.paper.CENSUS_TASK_GROUPS`), or task
             names / binary :class:`~mmoe_lab.models.TaskSpec` s.
         embedding_dim: width ``k`` of every field's embedding.
         cross: two categorical columns whose embeddings are multiplied element-wise
@@ -118,13 +114,11 @@ def build_census_model(
         (batch, N)}`` with outputs ``{task: (batch, 1)}`` probabilities. Its body's input is
         ``(batch, D)``, ``D = C·k + N (+ k with the cross)``.
     """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"`arch` should be one of {ARCHITECTURES}. Received: arch={arch!r}")
+    check_choice("arch", arch, ARCHITECTURES)
     specs = _task_specs(tasks)
     cats = list(pipeline.categorical)
     if cross is not None and (len(cross) != 2 or not set(cross) <= set(cats) or cross[0] == cross[1]):
-        raise ValueError(f"`cross` should name two different categorical columns of the pipeline. "
-                         f"Received: cross={cross!r}")
+        raise invalid("cross", "two different categorical columns of the pipeline", cross)
     cat_in = keras.Input((len(cats),), dtype="int32", name="categorical")
     num_in = keras.Input((len(pipeline.numeric),), dtype="float32", name="numeric")
     emb = FieldEmbedding(pipeline.field_sizes, embedding_dim, name="embeddings")(cat_in)   # (B, C, k)
@@ -240,9 +234,7 @@ def paper_comparison(ours: pd.DataFrame) -> pd.DataFrame:
         DataFrame indexed by model: ``income AUC (ours)``, ``income mean (paper)``,
         ``income best (paper)``, ``marital AUC (ours)``, ``marital mean (paper)``.
     """
-    missing = {"income AUC", "marital AUC"} - set(ours.columns)
-    if missing:
-        raise ValueError(f"`ours` should have group-1 AUC columns; missing {sorted(missing)}")
+    check_columns("ours", ours, ("income AUC", "marital AUC"))  # group 1
     theirs = paper.TABLE1.reindex(ours.index)
     return pd.DataFrame({
         "income AUC (ours)": ours["income AUC"], "income mean (paper)": theirs["income mean"],

@@ -35,10 +35,11 @@ import numpy as np
 import pandas as pd
 
 from . import diagnostics as diag
+from ._validate import check_choice, check_number
 from .backend import set_random_seed
 
 __all__ = ["CAUSES", "REMEDIES", "LabConfig", "remedy_setting", "describe_remedy", "make_scenario_data", "run_scenario",
-           "result_row", "remedy_table", "remedy_summary", "TABLE_PLAN", "CLAIMS", "check_claims"]
+           "result_row", "remedy_table", "remedy_summary", "TABLE_PLAN"]
 
 #: cause → one-line description.
 CAUSES: dict[str, str] = {
@@ -91,11 +92,6 @@ class LabConfig:
     duration_sigma: float = 2.0
 
 
-def _check_choice(name: str, value: str, options: Sequence[str]) -> None:
-    if value not in options:
-        raise ValueError(f"`{name}` should be one of {list(options)}. Received: {name}={value!r}")
-
-
 def remedy_setting(remedy: str, strength: float) -> tuple[str, float]:
     """The parameter a remedy sets at ``strength`` in [0, 1], and its value.
 
@@ -103,9 +99,8 @@ def remedy_setting(remedy: str, strength: float) -> tuple[str, float]:
     weight ``s``; ``log_transform`` → 1 (on) if ``s > 0``; ``loss_weight`` → exponent ``s`` of
     ``1/Var(watch time)``.
     """
-    _check_choice("remedy", remedy, list(REMEDIES))
-    if not 0 <= strength <= 1:
-        raise ValueError(f"`strength` should be in [0, 1]. Received: strength={strength!r}")
+    check_choice("remedy", remedy, list(REMEDIES))
+    check_number("strength", strength, 0, 1)
     name, top, _ = REMEDIES[remedy]
     if remedy == "temperature":
         return name, 1.0 + (top - 1.0) * strength
@@ -123,7 +118,7 @@ def describe_remedy(cause: str, remedy: str, strength: float) -> tuple[str, str]
         ``("no remedy", "")``. The two label remedies change only the ``heavy_tail`` cause; for
         any other cause ``note`` says so (it starts with a space), else it is ``""``.
     """
-    _check_choice("cause", cause, list(CAUSES))
+    check_choice("cause", cause, list(CAUSES))
     name, value = remedy_setting(remedy, strength)
     if remedy == "log_transform":
         what = f"{remedy}: {'on' if value > 0 else 'off'}"
@@ -150,7 +145,7 @@ def make_scenario_data(cause: str, seed: int, config: LabConfig = LabConfig(), *
     from .scenarios import make_video_splits
     from .synthetic import make_task_splits
 
-    _check_choice("cause", cause, list(CAUSES))
+    check_choice("cause", cause, list(CAUSES))
     if cause == "heavy_tail":
         d = make_video_splits(config.n_train, config.n_test, config.n_features, config.correlation, random_state=seed,
                               median_seconds=config.median_seconds, duration_sigma=config.duration_sigma)
@@ -228,7 +223,7 @@ def run_scenario(
 
     from .models import build_model
 
-    _check_choice("cause", cause, list(CAUSES))
+    check_choice("cause", cause, list(CAUSES))
     config = config or LabConfig()
     param, value = remedy_setting(remedy, strength)
     log_space = cause == "heavy_tail" and remedy == "log_transform" and value > 0
@@ -322,61 +317,14 @@ def remedy_table(
     return pd.DataFrame(rows)
 
 
-#: The remedy table notebook 06 shows (precomputed over seeds 0-4 by :func:`remedy_table`; the claims
-#: on other seeds are in :mod:`mmoe_lab.claims`, ``python -m mmoe_lab claims 06``).
+#: The remedy table notebook 06 shows (precomputed over seeds 0-4 by :func:`remedy_table`; its claims,
+#: and the rate they held at on other seeds, are in :mod:`mmoe_lab.claims`, ``python -m mmoe_lab claims 06``).
 TABLE_PLAN: dict[str, list[str]] = {
     "healthy": ["none"],
     "gate_init": ["none", "temperature", "gate_dropout", "balance_loss"],
     "heavy_tail": ["none", "log_transform", "loss_weight", "temperature"],
     "high_lr": ["none", "temperature", "gate_dropout", "balance_loss"],
 }
-
-
-def _row(table: pd.DataFrame, cause: str, remedy: str = "none") -> pd.Series:
-    rows = table[(table["cause"] == cause) & (table["remedy"] == remedy)]
-    if len(rows) != 1:
-        raise ValueError(f"expected one row for cause={cause!r}, remedy={remedy!r}; found {len(rows)}")
-    return rows.iloc[0]
-
-
-def _claims() -> dict[str, Callable[[pd.DataFrame], bool]]:
-    r = _row
-    return {
-        "healthy: no polarisation (<= 0.01), entropy >= 0.6":
-            lambda t: r(t, "healthy").max_polarization <= 0.01 and r(t, "healthy").entropy >= 0.6,
-        "gate_init: polarised before and after training (>= 0.25)":
-            lambda t: r(t, "gate_init").initial_polarization >= 0.25 and r(t, "gate_init").polarization >= 0.25,
-        "gate_init: test loss above healthy":
-            lambda t: r(t, "gate_init").mean_test_loss > r(t, "healthy").mean_test_loss,
-        "heavy_tail: watch-time gate entropy >= 0.1 below watched gate":
-            lambda t: r(t, "heavy_tail").entropy_0 - r(t, "heavy_tail").entropy_1 >= 0.1,
-        "heavy_tail: watch-time polarisation > healthy":
-            lambda t: r(t, "heavy_tail").polarization_1 > r(t, "healthy").max_polarization,
-        "high_lr: polarised after training (mean >= 0.2)":
-            lambda t: r(t, "high_lr").polarization >= 0.2,
-        "temperature: polarisation <= 0.01 under gate_init and high_lr":
-            lambda t: max(r(t, "gate_init", "temperature").max_polarization,
-                          r(t, "high_lr", "temperature").max_polarization) <= 0.01,
-        "temperature: lowers test loss under gate_init":
-            lambda t: r(t, "gate_init", "temperature").mean_test_loss < r(t, "gate_init").mean_test_loss,
-        "log_transform: watch-time polarisation <= 0.01, entropy up >= 0.1":
-            lambda t: r(t, "heavy_tail", "log_transform").polarization_1 <= 0.01
-            and r(t, "heavy_tail", "log_transform").entropy_1 - r(t, "heavy_tail").entropy_1 >= 0.1,
-        "log_transform: lowers watch-time loss (log scale)":
-            lambda t: r(t, "heavy_tail", "log_transform").loss_1 < r(t, "heavy_tail").loss_1,
-        "gate_dropout, balance_loss: gate_init stays polarised (>= 0.25)":
-            lambda t: min(r(t, "gate_init", "gate_dropout").polarization,
-                          r(t, "gate_init", "balance_loss").polarization) >= 0.25,
-    }
-
-
-#: claim → test on one seed's table (rows of :func:`result_row`); asserted by notebook 06.
-CLAIMS = _claims()
-
-
-def check_claims(table: pd.DataFrame) -> dict[str, bool]:
-    """Evaluate :data:`CLAIMS` on one seed's rows (each (cause, remedy) of :data:`TABLE_PLAN` once)."""
-    return {name: bool(test(table)) for name, test in CLAIMS.items()}
 
 
 def remedy_summary(table: pd.DataFrame) -> pd.DataFrame:

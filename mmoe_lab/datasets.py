@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import paper
+from ._validate import check_choice, check_columns, check_number
 
 __all__ = [
     "CENSUS_COLUMNS",
@@ -43,7 +44,6 @@ __all__ = [
     "CATEGORICAL_COLUMNS",
     "NUMERIC_COLUMNS",
     "COLLEGE_DEGREES",
-    "PAPER_LABEL_PEARSON",
     "CensusData",
     "CensusDataError",
     "default_cache_dir",
@@ -110,12 +110,6 @@ COLLEGE_DEGREES: tuple[str, ...] = (
     "Prof school degree (MD DDS DVM LLB JD)", "Doctorate degree(PhD EdD)",
 )
 
-#: The paper's label |Pearson| per task group (:data:`mmoe_lab.paper.CENSUS_LABEL_PEARSON`).
-PAPER_LABEL_PEARSON = paper.CENSUS_LABEL_PEARSON
-
-#: Task names (= label keys = model output names) of each group, as the paper defines the groups
-#: (:data:`mmoe_lab.paper.CENSUS_TASK_GROUPS`).
-TASK_GROUPS = paper.CENSUS_TASK_GROUPS
 #: The raw column each task label is derived from (removed from that group's inputs).
 _LABEL_SOURCE = {"income": "income", "marital": "marital_stat", "education": "education"}
 
@@ -363,8 +357,7 @@ def load_census_income(
     >>> data.source, data.train.shape                   # doctest: +SKIP
     ('full', (199523, 42))
     """
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"`test_fraction` should be in (0, 1). Received: test_fraction={test_fraction!r}")
+    check_number("test_fraction", test_fraction, 0, 1, lo_open=True, hi_open=True)
     folder, how = _resolve_dir(data_dir)
     train_name, train_rows = CENSUS_FILES["train"]
     test_name, test_rows = CENSUS_FILES["test"]
@@ -405,9 +398,7 @@ def census_labels(df: pd.DataFrame) -> pd.DataFrame:
         DataFrame ``(rows, 3)`` of 0/1 ints: ``income`` (> 50K), ``marital`` (never married),
         ``education`` (a college degree, :data:`COLLEGE_DEGREES`).
     """
-    missing = {"income", "marital_stat", "education"} - set(df.columns)
-    if missing:
-        raise ValueError(f"`df` should have the census columns; missing {sorted(missing)}")
+    check_columns("df", df, ("income", "marital_stat", "education"))  # the census columns
     return pd.DataFrame({
         "income": (df["income"] == "50000+.").astype("int64"),
         "marital": (df["marital_stat"] == "Never married").astype("int64"),
@@ -425,11 +416,10 @@ def census_tasks(df: pd.DataFrame, group: int = 1) -> tuple[pd.DataFrame, dict[s
     Returns:
         ``(features, labels)``: ``features`` is ``df`` without ``instance_weight``, ``income``
         and the group's label columns (39 columns for group 1, 38 for group 2); ``labels`` is
-        ``{task: (rows,) float32 0/1}`` in :data:`TASK_GROUPS` order.
+        ``{task: (rows,) float32 0/1}`` in :data:`mmoe_lab.paper.CENSUS_TASK_GROUPS` order.
     """
-    if group not in TASK_GROUPS:
-        raise ValueError(f"`group` should be one of {tuple(TASK_GROUPS)}. Received: group={group!r}")
-    names = TASK_GROUPS[group]
+    check_choice("group", group, tuple(paper.CENSUS_TASK_GROUPS))
+    names = paper.CENSUS_TASK_GROUPS[group]
     labels = census_labels(df)
     drop = {"instance_weight", "income", *(_LABEL_SOURCE[n] for n in names)}
     features = df[[c for c in df.columns if c not in drop]].reset_index(drop=True)
@@ -441,12 +431,12 @@ def census_label_pearson(df: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         DataFrame indexed by group with columns ``tasks``, ``abs_pearson`` (these rows),
-        ``paper`` (:data:`PAPER_LABEL_PEARSON`) and ``pearson`` (signed).
+        ``paper`` (:data:`mmoe_lab.paper.CENSUS_LABEL_PEARSON`) and ``pearson`` (signed).
     """
     labels = census_labels(df)
     rows = []
-    for group, (a, b) in TASK_GROUPS.items():
+    for group, (a, b) in paper.CENSUS_TASK_GROUPS.items():
         r = float(np.corrcoef(labels[a], labels[b])[0, 1])
         rows.append({"group": group, "tasks": f"{a} + {b}", "abs_pearson": abs(r),
-                     "paper": PAPER_LABEL_PEARSON[group], "pearson": r})
+                     "paper": paper.CENSUS_LABEL_PEARSON[group], "pearson": r})
     return pd.DataFrame(rows).set_index("group")

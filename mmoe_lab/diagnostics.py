@@ -3,11 +3,10 @@
 Two layers of API:
 
 * **numpy math** on gate weights ``gates`` of shape ``(B, T, E)`` (batch, tasks, experts; each
-  row sums to 1) and expert activations ``(B, E, U)``. No TensorFlow: importing this module
-  and calling these functions does not load it, so they are unit-testable on hand-made arrays.
+  row sums to 1) and expert activations ``(B, E, U)``, unit-testable on hand-made arrays.
 * **model-level wrappers** (:func:`probe`, :func:`gate_report`) and the :class:`GateMonitor`
   Keras callback, which pull the arrays out of a model's MMoE layer on a probe batch and call
-  the math. Keras is imported only when these are used.
+  the math.
 
 What each statistic answers:
 
@@ -33,8 +32,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import keras
 import numpy as np
 import pandas as pd
+
+from ._validate import check_ndim, check_number, invalid
 
 __all__ = [
     "POLARIZATION_THRESHOLD",
@@ -54,7 +56,7 @@ __all__ = [
     "find_mixture_layer",
     "probe",
     "gate_report",
-    "GateMonitor",  # noqa: F822 (built on first access, see __getattr__)
+    "GateMonitor",
 ]
 
 #: A sample counts as polarised when its largest gate weight exceeds this.
@@ -67,13 +69,13 @@ DEAD_FRACTION = 0.1
 
 
 def _check_gates(gates: Any, atol: float = 1e-3) -> np.ndarray:
-    g = np.asarray(gates, dtype=np.float64)
-    if g.ndim != 3:
-        raise ValueError(f"`gates` should have shape (batch, tasks, experts). Received shape {g.shape}")
+    g = check_ndim("gates", gates, 3, "(batch, tasks, experts)", np.float64)
     if g.shape[0] < 1 or g.shape[2] < 2:
-        raise ValueError(f"`gates` needs at least 1 sample and 2 experts. Received shape {g.shape}")
+        raise invalid("gates", "gate weights with at least 1 sample and 2 experts", gates,
+                      received=f"`gates` of shape {g.shape}")
     if (g < -atol).any() or not np.allclose(g.sum(-1), 1.0, atol=atol):
-        raise ValueError("`gates` should be non-negative with rows summing to 1 over the experts axis")
+        raise invalid("gates", "non-negative with rows summing to 1 over the experts axis", gates,
+                      received="other weights")
     return np.clip(g, 0.0, None)
 
 
@@ -124,8 +126,7 @@ def polarization_rate(gates: Any, threshold: float = POLARIZATION_THRESHOLD) -> 
     Returns:
         ``(T,)`` values in [0, 1]; 0 for uniform gates, 1 for one-hot gates.
     """
-    if not 0 < threshold < 1:
-        raise ValueError(f"`threshold` should be in (0, 1). Received: threshold={threshold!r}")
+    check_number("threshold", threshold, 0, 1, lo_open=True, hi_open=True)
     g = _check_gates(gates)
     return (g.max(-1) > threshold).mean(0)
 
@@ -158,8 +159,7 @@ def dead_experts(gates: Any, fraction: float = DEAD_FRACTION) -> np.ndarray:
     Returns:
         a sorted int array of expert indices (empty if none).
     """
-    if not 0 <= fraction <= 1:
-        raise ValueError(f"`fraction` should be in [0, 1]. Received: fraction={fraction!r}")
+    check_number("fraction", fraction, 0, 1)
     util = expert_utilization(gates)
     return np.flatnonzero(util < fraction / util.size)
 
@@ -168,7 +168,7 @@ def js_divergence(p: Any, q: Any) -> float:
     """Jensen–Shannon divergence between two distributions, in bits (0 = equal, 1 = disjoint)."""
     p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     if p.shape != q.shape or p.ndim != 1:
-        raise ValueError(f"`p` and `q` should be 1-D of equal length. Received shapes {p.shape} and {q.shape}")
+        raise invalid("q", f"a 1-D distribution of the same length as `p` {p.shape}", q, received=f"shape {q.shape}")
     p, q = p / p.sum(), q / q.sum()
     m = 0.5 * (p + q)
 
@@ -208,9 +208,7 @@ def zero_activation_share(expert_outputs: Any) -> np.ndarray:
         ``(E,)`` values in [0, 1]. An expert near 1 outputs (almost) nothing: a dead expert
         that no gate can use, whatever its weight.
     """
-    a = np.asarray(expert_outputs)
-    if a.ndim != 3:
-        raise ValueError(f"`expert_outputs` should have shape (batch, experts, units). Received shape {a.shape}")
+    a = check_ndim("expert_outputs", expert_outputs, 3, "(batch, experts, units)")
     return (a <= 0).mean((0, 2))
 
 
@@ -235,7 +233,7 @@ def importance_cv2(gates: Any) -> float:
 def _task_names(t: int, names: Sequence[str] | None) -> list[str]:
     names = [f"task_{i}" for i in range(t)] if names is None else list(names)
     if len(names) != t:
-        raise ValueError(f"got {len(names)} task names for {t} tasks")
+        raise invalid("task_names", f"{t} names, one per task", names)
     return names
 
 
@@ -295,9 +293,8 @@ def gate_statistics(gates: Any, expert_names: Sequence[str], gate_names: Sequenc
     """
     g = np.asarray(gates)
     if g.ndim != 3 or g.shape[1] != len(gate_names) or g.shape[2] != len(expert_names):
-        raise ValueError(
-            f"`gates` should have shape (N, {len(gate_names)}, {len(expert_names)}). Received shape {g.shape}"
-        )
+        raise invalid("gates", f"an array of shape (N, {len(gate_names)}, {len(expert_names)})", gates,
+                      received=f"`gates` of shape {g.shape}")
     rows = []
     for i, gname in enumerate(gate_names):
         for j, ename in enumerate(expert_names):
@@ -341,10 +338,8 @@ def find_mixture_layer(model: Any, name: str | None = None) -> Any:
     if name is not None:
         found = [lay for lay in found if lay.name == name]
     if len(found) != 1:
-        raise ValueError(
-            f"expected exactly one mixture-of-experts layer{f' named {name!r}' if name else ''} in the model. "
-            f"Found {[lay.name for lay in found]}"
-        )
+        raise invalid("model", f"a model with exactly one mixture-of-experts layer{f' named {name!r}' if name else ''}",
+                      model, received=f"mixture layers {[lay.name for lay in found]}")
     return found[0]
 
 
@@ -363,8 +358,6 @@ def probe(model: Any, x: Any, layer_name: str | None = None) -> tuple[np.ndarray
         ``gates (B, T, E)`` and ``expert_outputs (B, E, U)`` as numpy arrays (inference mode:
         no gate dropout).
     """
-    import keras
-
     layer = find_mixture_layer(model, layer_name)
     x = np.asarray(x, dtype="float32")
     gates = keras.ops.convert_to_numpy(layer.gate_weights(x, training=False))
@@ -381,84 +374,61 @@ def gate_report(model: Any, x: Any, task_names: Sequence[str] | None = None,
 
 # ----------------------------------------------------------------------------- the callback
 
-_GATE_MONITOR: type | None = None
+class GateMonitor(keras.callbacks.Callback):
+    """Record the gate diagnostics on a fixed probe batch after every epoch.
 
+    Layout of :attr:`history` (a DataFrame): one row per (epoch, task). ``epoch`` 0 is the
+    model before training (with ``include_initial=True``), epoch ``k`` the model after
+    ``k`` epochs. Columns: ``epoch``, ``task``, the columns of
+    :func:`summarize_gates` (``entropy``, ``polarization``, ``top_expert``,
+    ``top_weight``, ``js_divergence``, ``dead_experts``, ``balance_cv2``, ``zero_relu``)
+    and ``g0 .. g{E-1}``: that task's mean gate weight on each expert.
 
-def _make_gate_monitor() -> type:
-    import keras
+    Args:
+        x_probe: probe inputs ``(B, d)``; a few hundred rows are plenty.
+        task_names: ``T`` names (default ``task_0, ...``).
+        include_initial: also record the untrained model as epoch 0.
+        layer_name: which mixture layer, if the model has several.
 
-    class GateMonitor(keras.callbacks.Callback):
-        """Record the gate diagnostics on a fixed probe batch after every epoch.
+    Example:
+        >>> monitor = GateMonitor(x_test[:512])              # doctest: +SKIP
+        >>> model.fit(x, y, epochs=5, callbacks=[monitor])  # doctest: +SKIP
+        >>> monitor.history.query("task == 'task_0'")       # doctest: +SKIP
+    """
 
-        Layout of :attr:`history` (a DataFrame): one row per (epoch, task). ``epoch`` 0 is the
-        model before training (with ``include_initial=True``), epoch ``k`` the model after
-        ``k`` epochs. Columns: ``epoch``, ``task``, the columns of
-        :func:`summarize_gates` (``entropy``, ``polarization``, ``top_expert``,
-        ``top_weight``, ``js_divergence``, ``dead_experts``, ``balance_cv2``, ``zero_relu``)
-        and ``g0 .. g{E-1}``: that task's mean gate weight on each expert.
+    def __init__(self, x_probe: Any, task_names: Sequence[str] | None = None, *,
+                 include_initial: bool = True, layer_name: str | None = None) -> None:
+        super().__init__()
+        self.x_probe = np.asarray(x_probe, dtype="float32")
+        check_ndim("x_probe", self.x_probe, 2, "(batch, d)")
+        self.task_names = task_names
+        self.include_initial = include_initial
+        self.layer_name = layer_name
+        self._rows: list[dict[str, Any]] = []
 
-        Args:
-            x_probe: probe inputs ``(B, d)``; a few hundred rows are plenty.
-            task_names: ``T`` names (default ``task_0, ...``).
-            include_initial: also record the untrained model as epoch 0.
-            layer_name: which mixture layer, if the model has several.
+    def record(self, epoch: int) -> pd.DataFrame:
+        """Compute the diagnostics now and store them under ``epoch``."""
+        gates, acts = probe(self.model, self.x_probe, self.layer_name)
+        summary = summarize_gates(gates, acts, self.task_names)
+        mean = gates.mean(0)
+        for i, (task, row) in enumerate(summary.iterrows()):
+            self._rows.append({"epoch": epoch, "task": task, **row.to_dict(),
+                               **{f"g{e}": float(mean[i, e]) for e in range(mean.shape[1])}})
+        return summary
 
-        Example:
-            >>> monitor = GateMonitor(x_test[:512])              # doctest: +SKIP
-            >>> model.fit(x, y, epochs=5, callbacks=[monitor])  # doctest: +SKIP
-            >>> monitor.history.query("task == 'task_0'")       # doctest: +SKIP
-        """
+    def on_train_begin(self, logs=None) -> None:
+        self._rows = []
+        if self.include_initial:
+            self.record(0)
 
-        def __init__(self, x_probe: Any, task_names: Sequence[str] | None = None, *,
-                     include_initial: bool = True, layer_name: str | None = None) -> None:
-            super().__init__()
-            self.x_probe = np.asarray(x_probe, dtype="float32")
-            if self.x_probe.ndim != 2:
-                raise ValueError(f"`x_probe` should have shape (batch, d). Received shape {self.x_probe.shape}")
-            self.task_names = task_names
-            self.include_initial = include_initial
-            self.layer_name = layer_name
-            self._rows: list[dict[str, Any]] = []
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self.record(epoch + 1)
 
-        def record(self, epoch: int) -> pd.DataFrame:
-            """Compute the diagnostics now and store them under ``epoch``."""
-            gates, acts = probe(self.model, self.x_probe, self.layer_name)
-            summary = summarize_gates(gates, acts, self.task_names)
-            mean = gates.mean(0)
-            for i, (task, row) in enumerate(summary.iterrows()):
-                self._rows.append({"epoch": epoch, "task": task, **row.to_dict(),
-                                   **{f"g{e}": float(mean[i, e]) for e in range(mean.shape[1])}})
-            return summary
-
-        def on_train_begin(self, logs=None) -> None:
-            self._rows = []
-            if self.include_initial:
-                self.record(0)
-
-        def on_epoch_end(self, epoch, logs=None) -> None:
-            self.record(epoch + 1)
-
-        @property
-        def history(self) -> pd.DataFrame:
-            df = pd.DataFrame(self._rows)
-            if not df.empty:
-                df["epoch"] = df["epoch"].astype(int)
-                df["top_expert"] = df["top_expert"].astype(int)
-                df["dead_experts"] = df["dead_experts"].astype(int)
-            return df
-
-    return GateMonitor
-
-
-def __getattr__(name: str) -> Any:
-    # GateMonitor subclasses a Keras callback; build it on first use so that the numpy math
-    # above stays importable without TensorFlow.
-    global _GATE_MONITOR
-    if name == "GateMonitor":
-        if _GATE_MONITOR is None:
-            from ._setup import quiet_import_keras
-
-            quiet_import_keras()
-            _GATE_MONITOR = _make_gate_monitor()
-        return _GATE_MONITOR
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    @property
+    def history(self) -> pd.DataFrame:
+        df = pd.DataFrame(self._rows)
+        if not df.empty:
+            df["epoch"] = df["epoch"].astype(int)
+            df["top_expert"] = df["top_expert"].astype(int)
+            df["dead_experts"] = df["dead_experts"].astype(int)
+        return df

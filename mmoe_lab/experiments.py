@@ -1,8 +1,8 @@
 """Train and compare models on the synthetic tasks.
 
 This module holds the one training routine every notebook, test and script shares
-(:func:`train_and_evaluate`) and the live-budget comparison of the three architectures
-(:func:`compare_architectures`). :data:`LIVE_BUDGET` is the calibrated budget a live
+(:func:`train_and_evaluate`) and the live comparison of the three architectures over seeds
+(:func:`compare_over_seeds`). :data:`LIVE_BUDGET` is the calibrated budget a live
 notebook cell can afford; ``python -m mmoe_lab calibrate`` measured it (``data/calibration/``).
 """
 
@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from . import backend as _backend
-from ._validate import check_choice
+from ._validate import check_choice, check_ndim, check_nonempty, check_subset, invalid
 from .backend import set_random_seed
-from .models import ARCHITECTURES, build_model, learning_rate_schedule
+from .models import build_model, learning_rate_schedule
+from .paper import ARCHITECTURES
 from .synthetic import TaskGenerator
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "live_splits",
     "fresh_sample_dataset",
     "train_and_evaluate",
-    "compare_architectures",
     "compare_over_seeds",
     "gate_divergences",
 ]
@@ -48,8 +48,7 @@ __all__ = [
 #:   decays to 1% of the rate over the run, so the final weights settle).
 #: * ``fresh_samples``: every training batch is a fresh draw from the tasks (the paper's
 #:   effectively-infinite-data regime). An epoch is then ``n_train // batch_size`` = 100 steps, 2,000 steps in all.
-#:   It needs the data's generator, which :func:`live_splits` (and so
-#:   :func:`compare_architectures`) provides; with a dict without ``"generator"`` the fixed
+#:   It needs the data's generator, which :func:`live_splits` provides; with a dict without ``"generator"`` the fixed
 #:   ``x_train`` rows are used instead (same epochs, batch size and learning rate).
 #:
 #: Measured (``preset="teaching"``, p = 0.5, parameter-matched build_model defaults, data
@@ -124,20 +123,12 @@ def lesson_study_budget() -> dict[str, Any]:
             "generator": dict(LESSON_GENERATOR), "model": dict(LESSON_MODEL)}
 
 
-def _check_archs(archs: Sequence[str]) -> None:
-    for a in archs:
-        if a not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture {a!r}; expected one of {ARCHITECTURES}")
-
-
 def label_dict(y: np.ndarray, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Split a label matrix ``(n, T)`` into ``{task_name: (n,)}`` as the model builders expect."""
-    y = np.asarray(y)
-    if y.ndim != 2:
-        raise ValueError(f"`y` should have shape (n, T). Received shape {y.shape}")
+    y = check_ndim("y", y, 2, "(n, T)")
     names = list(names) if names is not None else [f"task_{i}" for i in range(y.shape[1])]
     if len(names) != y.shape[1]:
-        raise ValueError(f"got {len(names)} names for {y.shape[1]} label columns")
+        raise invalid("names", f"{y.shape[1]} names, one per label column", names)
     return {n: y[:, i] for i, n in enumerate(names)}
 
 
@@ -188,7 +179,7 @@ def fresh_sample_dataset(generator: TaskGenerator, batch_size: int, seed: int = 
     t = generator.num_tasks
     names = list(names) if names is not None else [f"task_{i}" for i in range(t)]
     if len(names) != t:
-        raise ValueError(f"`names` should name the generator's {t} tasks. Received: names={names!r}")
+        raise invalid("names", f"{t} names, one per task of the generator", names)
 
     def batches():
         for x, y in generator.stream(batch_size, np.random.default_rng([int(seed), 11])):
@@ -277,36 +268,6 @@ def train_and_evaluate(
             "mean_test_loss": float(np.mean(list(test_loss.values())))}
 
 
-def compare_architectures(
-    correlation: float = 0.5,
-    seeds: Sequence[int] = (0,),
-    archs: Sequence[str] = ARCHITECTURES,
-    *,
-    preset: str = "teaching",
-    n_train: int | None = None,
-    n_test: int | None = None,
-    **train_kwargs: Any,
-) -> pd.DataFrame:
-    """Train each architecture on the same data for each seed; one row per (seed, arch).
-
-    The data seed and the initialisation seed are both ``seed``, so every architecture sees
-    identical data within a seed (the arrays of ``make_task_splits(..., random_state=seed)``).
-
-    Returns:
-        DataFrame with columns ``seed, arch, correlation, test_loss`` (mean over tasks) and
-        ``task_<i>`` (per-task test MSE).
-    """
-    _check_archs(archs)
-    rows = []
-    for seed in seeds:
-        data = live_splits(correlation, seed, preset=preset, n_train=n_train, n_test=n_test)
-        for arch in archs:
-            res = train_and_evaluate(arch, data, seed=seed, **train_kwargs)
-            rows.append({"seed": seed, "arch": arch, "correlation": correlation,
-                         "test_loss": res["mean_test_loss"], **res["test_loss"]})
-    return pd.DataFrame(rows)
-
-
 def compare_over_seeds(
     archs: Sequence[str] = ARCHITECTURES,
     correlations: Sequence[float] = (0.5,),
@@ -317,7 +278,6 @@ def compare_over_seeds(
     eval_every: int | None = None,
     model_kwargs: dict[str, Any] | None = None,
     generator_kwargs: dict[str, Any] | None = None,
-    progress: bool = False,
     callback: Callable[[int, int], None] | None = None,
     **budget: Any,
 ) -> dict[str, Any]:
@@ -351,9 +311,8 @@ def compare_over_seeds(
             ``beta``, ``noise_std``) on top of the setup's, passed through
             :func:`~mmoe_lab.replicas.train_replicas` to
             :meth:`~mmoe_lab.synthetic.TaskGenerator.from_preset`.
-        progress: show a progress bar counting training steps (a widget, in a notebook;
-            ignored outside one).
-        callback: optional ``callback(done, total)``, called from the calling thread with the
+        callback: optional ``callback(done, total)``, e.g. a progress bar
+            (:class:`mmoe_lab.widgets.StepProgress`), called from the calling thread with the
             training steps done so far over all architectures and their total: after every
             curve point when the stacks train one after another, every 0.25 s (if ``done``
             moved) when they train side by side. ``done`` never decreases and ends at ``total``.
@@ -377,11 +336,11 @@ def compare_over_seeds(
     base = SETUPS[setup]
     unknown = set(budget) - set(base["budget"])
     if unknown:
-        raise ValueError(f"unknown budget keys {sorted(unknown)}; expected a subset of {sorted(base['budget'])}")
-    _check_archs(archs)
-    if not len(seeds) or not len(correlations):
-        raise ValueError(f"need at least one seed and one correlation. Received seeds={list(seeds)}, "
-                         f"correlations={list(correlations)}")
+        raise invalid("budget", f"keys among {sorted(base['budget'])}", sorted(budget),
+                      received=f"unknown budget keys {sorted(unknown)}")
+    check_subset("archs", archs, ARCHITECTURES)
+    check_nonempty("seeds", list(seeds), "at least one seed")
+    check_nonempty("correlations", list(correlations), "at least one correlation")
     model_kwargs = {**base["model"], **(model_kwargs or {})}
     generator_kwargs = {**base["generator"], **(generator_kwargs or {})}
     b = {**base["budget"], **budget}
@@ -390,22 +349,15 @@ def compare_over_seeds(
     grid = [(float(p), int(s)) for p in correlations for s in seeds]
     runs, curves, weights, configs = [], [], {}, {}
     total = steps * len(archs)
-    bar = None
-    if progress:
-        from .widgets import StepProgress
-
-        bar = StepProgress(total)
     done = {arch: 0 for arch in archs}  # steps done per architecture, written by its trainer
     shown = [0]  # steps last reported
 
-    def notify(arch: str = "") -> None:
+    def notify() -> None:
         """Report the steps done over all architectures (from the calling thread only)."""
         now = sum(done.values())
         if now == shown[0]:
             return
         shown[0] = now
-        if bar is not None:
-            bar.update(now, arch)
         if callback is not None:
             callback(now, total)
 
@@ -415,7 +367,7 @@ def compare_over_seeds(
         def report(steps_done: int) -> None:
             done[arch] = steps_done
             if threads == 1:  # in the calling thread: report every curve point
-                notify(arch)
+                notify()
 
         if threads == 1:
             keras.backend.clear_session()
@@ -441,8 +393,6 @@ def compare_over_seeds(
             curves += [{"arch": arch, "correlation": p, "seed": s, "step": int(k), "test_loss": float(np.mean(v)),
                         "val_loss": float(np.sum(v))}
                        for k, v in zip(res["steps"], res["test_curve"][r], strict=True)]
-    if bar is not None:
-        bar.finish()
     return {"runs": pd.DataFrame(runs), "curves": pd.DataFrame(curves), "weights": weights, "configs": configs}
 
 
@@ -460,7 +410,7 @@ def gate_divergences(out: dict[str, Any], x: Any, arch: str = "mmoe") -> pd.Data
     from .replicas import replica_gates
 
     if arch not in out["weights"]:
-        raise ValueError(f"`out` holds no {arch!r} runs; it has {sorted(out['weights'])}")
+        raise invalid("arch", f"one of the architectures `out` holds, {sorted(out['weights'])}", arch)
     gates = replica_gates(out["configs"][arch], out["weights"][arch], x)  # (R, B, T, E)
     runs = out["runs"][out["runs"]["arch"] == arch]
     jsd = [float(task_divergence(gates[r])[0, 1]) for r in runs["replica"]]

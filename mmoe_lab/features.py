@@ -36,9 +36,8 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-from ._moved import forward
+from ._validate import check_choice, check_int, invalid
 from .datasets import CATEGORICAL_COLUMNS, NUMERIC_COLUMNS
-from .metrics import roc_auc
 
 __all__ = [
     "SignedLog1p",
@@ -49,14 +48,7 @@ __all__ = [
     "model_inputs",
     "fit_feature_pipeline",
     "serving_model",
-    "roc_auc",
 ]
-
-# Moved to :mod:`mmoe_lab.census_models`; still importable from here.
-_MOVED: dict[str, str] = dict.fromkeys(
-    ("DEFAULT_CROSS", "PAPER_TABLE1", "build_census_model", "compile_census_model", "tensorboard_callback",
-     "subsample_rows", "train_census_models", "paper_comparison"), "census_models")
-__getattr__, __dir__ = forward(__name__, _MOVED)
 
 
 @keras.saving.register_keras_serializable(package="mmoe_lab")
@@ -100,19 +92,15 @@ class FieldEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         sizes = [int(n) for n in field_sizes]
         if not sizes or any(n < 1 for n in sizes):
-            raise ValueError(f"`field_sizes` should be a non-empty list of positive integers. "
-                             f"Received: `field_sizes={list(field_sizes)!r}`")
-        if not isinstance(embedding_dim, int) or embedding_dim < 1:
-            raise ValueError(f"`embedding_dim` should be a positive integer. Received: `embedding_dim={embedding_dim!r}`")
+            raise invalid("field_sizes", "a non-empty list of positive integers", list(field_sizes))
         self.field_sizes = sizes
-        self.embedding_dim = embedding_dim
+        self.embedding_dim = check_int("embedding_dim", embedding_dim)
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype("int32")
 
     def build(self, input_shape) -> None:
         if len(input_shape) != 2 or input_shape[-1] != len(self.field_sizes):
-            raise ValueError(f"FieldEmbedding expects input shape (batch, {len(self.field_sizes)}). "
-                             f"Received: input_shape={input_shape}")
+            raise invalid("input_shape", f"(batch, {len(self.field_sizes)}) for FieldEmbedding", input_shape)
         self.embeddings = self.add_weight(
             shape=(sum(self.field_sizes), self.embedding_dim), initializer=self.embeddings_initializer,
             name="embeddings",
@@ -144,16 +132,15 @@ class EmbeddingCross(keras.layers.Layer):
     def __init__(self, field_a: int, field_b: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         for name, value in (("field_a", field_a), ("field_b", field_b)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"`{name}` should be a non-negative integer. Received: `{name}={value!r}`")
+            check_int(name, value, 0)
         if field_a == field_b:
-            raise ValueError(f"`field_a` and `field_b` should differ. Received: {field_a} and {field_b}")
+            raise invalid("field_b", f"a field other than field_a={field_a}", field_b)
         self.field_a, self.field_b = field_a, field_b
 
     def build(self, input_shape) -> None:
         if len(input_shape) != 3 or max(self.field_a, self.field_b) >= input_shape[1]:
-            raise ValueError(f"EmbeddingCross expects (batch, C, k) with C > {max(self.field_a, self.field_b)}. "
-                             f"Received: input_shape={input_shape}")
+            raise invalid("input_shape", f"(batch, C, k) with C > {max(self.field_a, self.field_b)} for EmbeddingCross",
+                          input_shape)
 
     def call(self, embeddings):
         return embeddings[:, self.field_a, :] * embeddings[:, self.field_b, :]
@@ -170,14 +157,14 @@ def _column_lists(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     nums = [c for c in frame.columns if c in NUMERIC_COLUMNS]
     unknown = [c for c in frame.columns if c not in cats and c not in nums]
     if unknown:
-        raise ValueError(f"`features` has columns that are neither categorical nor numeric census "
-                         f"fields: {unknown}")
+        raise invalid("features", "a table of categorical and numeric census fields only", unknown,
+                      received=f"columns that are neither: {unknown}")
     return cats, nums
 
 
 def _tensorflow():
     """TensorFlow (imported on first use, start-up logs silenced): the string preprocessing runs in it."""
-    from ._setup import quiet_import_tensorflow
+    from .backend import quiet_import_tensorflow
 
     return quiet_import_tensorflow()
 
@@ -185,11 +172,10 @@ def _tensorflow():
 def _require_tensorflow_backend(what: str) -> None:
     backend = keras.backend.backend()
     if backend != "tensorflow":
-        raise ValueError(
-            f"{what} needs the TensorFlow backend: a Keras model with string inputs cannot run on "
-            f"{backend!r} (JAX has no string tensors). Received: KERAS_BACKEND={backend!r}. On every "
-            f"backend, serve with `serving_model(pipeline, model)`: its .predict(raw_rows), .save(folder) "
-            f"and ServingPipeline.load(folder); or restart Python with KERAS_BACKEND=tensorflow.")
+        raise invalid("KERAS_BACKEND", f"'tensorflow' for {what}: a Keras model with string inputs cannot run on "
+                      f"{backend!r} (JAX has no string tensors). On every backend, serve with "
+                      "`serving_model(pipeline, model)`: its .predict(raw_rows), .save(folder) and "
+                      "ServingPipeline.load(folder); or restart Python with KERAS_BACKEND=tensorflow", backend)
 
 
 def _raw_frame(raw: pd.DataFrame | Mapping[str, Any]) -> pd.DataFrame:
@@ -197,14 +183,14 @@ def _raw_frame(raw: pd.DataFrame | Mapping[str, Any]) -> pd.DataFrame:
     if isinstance(raw, pd.DataFrame):
         return raw
     if not isinstance(raw, Mapping):
-        raise ValueError(f"raw rows should be a DataFrame or a dict of columns. Received: {type(raw).__name__}")
+        raise invalid("features", "raw rows: a DataFrame or a dict of columns", raw, received=f"a {type(raw).__name__}")
     columns: dict[str, np.ndarray] = {}
     for name, values in raw.items():
         a = np.asarray(values)
         if a.ndim == 2 and a.shape[1] == 1:
             a = a[:, 0]
         if a.ndim != 1:
-            raise ValueError(f"column {name!r} should have shape (rows,) or (rows, 1). Received: {a.shape}")
+            raise invalid(f"features[{name!r}]", "a column of shape (rows,) or (rows, 1)", values, received=f"shape {a.shape}")
         if a.dtype.kind == "S" or (a.dtype == object and len(a) and isinstance(a[0], bytes)):
             a = np.array([v.decode() if isinstance(v, bytes) else v for v in a], dtype=object)  # tf.string values
         columns[name] = a
@@ -273,7 +259,8 @@ class FeaturePipeline:
         frame = _raw_frame(features)
         missing = [c for c in self.categorical + self.numeric if c not in frame.columns]
         if missing:
-            raise ValueError(f"`features` lacks columns the pipeline was fitted on: {missing}")
+            raise invalid("features", "a table with the columns the pipeline was fitted on", missing,
+                          received=f"`features` lacking {missing}")
         strings = frame[list(self.categorical)].astype(str).to_numpy(dtype=object)
         numbers = frame[list(self.numeric)].to_numpy(np.float32)
         return strings, numbers
@@ -309,8 +296,7 @@ class FeaturePipeline:
             batch_size: rows per ``tf.data`` batch (memory; the results differ by float32
                 rounding at most).
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"`batch_size` should be a positive integer. Received: batch_size={batch_size!r}")
+        check_int("batch_size", batch_size)
         strings, numbers = self._raw_arrays(features)
         if len(strings) == 0:
             return {"categorical": np.zeros((0, len(self.categorical)), np.int32),
@@ -366,8 +352,8 @@ class FeaturePipeline:
         """Read a pipeline written by :meth:`save`."""
         spec = json.loads(Path(path).read_text())
         if not isinstance(spec, dict) or spec.get("format") != _PIPELINE_FORMAT:
-            raise ValueError(f"{path} is not a saved FeaturePipeline (expected format {_PIPELINE_FORMAT!r}). "
-                             f"Received: format={spec.get('format') if isinstance(spec, dict) else None!r}")
+            raise invalid("path", f"a saved FeaturePipeline (format {_PIPELINE_FORMAT!r})", str(path),
+                          received=f"{path}, format={spec.get('format') if isinstance(spec, dict) else None!r}")
         _tensorflow()                                          # StringLookup / Hashing need it on any backend
         cats, nums = tuple(spec["categorical"]), tuple(spec["numeric"])
         encoders = {c: keras.layers.deserialize(spec["encoders"][c]) for c in cats}
@@ -403,13 +389,13 @@ def fit_feature_pipeline(
     Returns:
         a :class:`FeaturePipeline`.
     """
-    if encoding not in ("lookup", "hashing"):
-        raise ValueError(f"`encoding` should be 'lookup' or 'hashing'. Received: encoding={encoding!r}")
-    if encoding == "hashing" and (isinstance(hash_bins, bool) or not isinstance(hash_bins, int) or hash_bins < 1):
-        raise ValueError(f"`hash_bins` should be a positive integer. Received: hash_bins={hash_bins!r}")
+    check_choice("encoding", encoding, ("lookup", "hashing"))
+    if encoding == "hashing":
+        check_int("hash_bins", hash_bins)
     cats, nums = _column_lists(features)
     if not cats or not nums:
-        raise ValueError(f"`features` should have categorical and numeric columns. Received: {list(features.columns)}")
+        raise invalid("features", "a table with categorical and numeric columns", list(features.columns),
+                      received=f"columns {list(features.columns)}")
     _tensorflow()                                              # StringLookup / Hashing need it on any backend
     encoders: dict[str, keras.layers.Layer] = {}
     sizes = []
@@ -459,9 +445,10 @@ class ServingPipeline:
         """Write ``directory/model.keras`` and ``directory/feature_pipeline.json``; returns ``directory``."""
         directory = Path(directory)
         if directory.suffix == ".keras":
-            raise ValueError(f"a ServingPipeline is saved as a folder ({self.MODEL_FILE} + {self.PIPELINE_FILE}). "
-                             f"Received a .keras path: {directory}. For one .keras file with string inputs use "
-                             f"`.keras_model().save(path)` on the TensorFlow backend.")
+            raise invalid("directory", f"a folder (a ServingPipeline is saved as {self.MODEL_FILE} + "
+                          f"{self.PIPELINE_FILE}); for one .keras file with string inputs use "
+                          "`.keras_model().save(path)` on the TensorFlow backend", str(directory),
+                          received=f"a .keras path: {directory}")
         directory.mkdir(parents=True, exist_ok=True)
         self.model.save(directory / self.MODEL_FILE)
         self.pipeline.save(directory / self.PIPELINE_FILE)
@@ -473,7 +460,7 @@ class ServingPipeline:
         directory = Path(directory)
         missing = [f for f in (cls.MODEL_FILE, cls.PIPELINE_FILE) if not (directory / f).is_file()]
         if missing:
-            raise ValueError(f"{directory} is not a saved ServingPipeline: missing {missing}")
+            raise invalid("directory", "a saved ServingPipeline", str(directory), received=f"{directory}, missing {missing}")
         pipeline = FeaturePipeline.load(directory / cls.PIPELINE_FILE)
         return cls(pipeline, keras.saving.load_model(directory / cls.MODEL_FILE))
 
@@ -506,7 +493,7 @@ def serving_model(pipeline: FeaturePipeline, model: keras.Model) -> ServingPipel
         ``{column: (rows, 1)}``) to ``{task: (rows, 1)}`` probabilities.
     """
     if not isinstance(pipeline, FeaturePipeline):
-        raise ValueError(f"`pipeline` should be a FeaturePipeline. Received: {type(pipeline).__name__}")
+        raise invalid("pipeline", "a FeaturePipeline", pipeline, received=f"a {type(pipeline).__name__}")
     if not isinstance(model, keras.Model):
-        raise ValueError(f"`model` should be a Keras model. Received: {type(model).__name__}")
+        raise invalid("model", "a Keras model", model, received=f"a {type(model).__name__}")
     return ServingPipeline(pipeline, model)

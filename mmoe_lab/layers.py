@@ -4,21 +4,24 @@ All experts live side by side in one kernel, so the whole layer is three matrix 
 no Python loop over experts: experts ``(B, d) @ (d, E·U) → (B, E·U)``, reshaped to
 ``(B, E, U)``; gates ``(B, d) @ (d, G·E) → (B, G, E)``; and the mix
 ``(B, T, E) @ (B, E, U) → (B, T, U)``. Column ``e·U + u`` of the expert kernel is expert
-``e``'s unit ``u``, so the experts are one GEMM (measured fastest; see :mod:`mmoe_lab.bench`).
+``e``'s unit ``u``, so the experts are one GEMM (measured fastest; see :mod:`mmoe_lab.tools.bench`).
 The same three helpers take an optional leading *replica* axis, so
 :class:`mmoe_lab.replicas.ReplicaStack` runs R independent models with this exact math.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from ._validate import check_int, check_number, invalid
 
-__all__ = ["MMoE", "CGC", "UncertaintyWeighting", "expert_forward", "gate_forward", "mix_experts", "block_initializer"]
+__all__ = ["MMoE", "CGC", "UncertaintyWeighting", "expert_forward", "gate_forward", "mix_experts", "block_initializer",
+           "side_by_side", "glorot_blocks"]
 
 
 @keras.saving.register_keras_serializable(package="mmoe_lab")
@@ -121,10 +124,8 @@ class MMoE(keras.layers.Layer):
     # ------------------------------------------------------------------ weights
     def build(self, input_shape) -> None:
         if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                f"`{type(self).__name__}` expects input of shape (batch, features) with a known "
-                f"feature size. Received: input_shape={tuple(input_shape)}"
-            )
+            raise invalid("input_shape", f"(batch, features) with a known feature size for `{type(self).__name__}`",
+                          tuple(input_shape))
         d, e, u, g = int(input_shape[-1]), self.num_experts, self.expert_units, self.num_gates
         self.input_dim = d
         self.expert_kernel = self.add_weight(
@@ -242,10 +243,26 @@ def block_initializer(initializer, count: int):
 
     def init(shape, dtype=None):
         d, width = shape
-        blocks = per_block((count, d, width // count), dtype=dtype)  # (count, d, n)
-        return ops.reshape(ops.transpose(blocks, (1, 0, 2)), (d, width))
+        return side_by_side(per_block((count, d, width // count), dtype=dtype))
 
     return init
+
+
+def side_by_side(blocks, xp: Any = ops):
+    """``count`` kernels ``(count, d, n)`` as one fused kernel ``(d, count·n)``: block ``c`` fills
+    columns ``c·n .. c·n + n - 1`` (the layout of every fused kernel in the kit). ``xp``: ``ops``
+    for tensors, ``numpy`` for arrays."""
+    count, d, n = blocks.shape
+    return xp.reshape(xp.transpose(blocks, (1, 0, 2)), (d, count * n))
+
+
+def glorot_blocks(rng: np.random.Generator, count: int, d: int, n: int) -> np.ndarray:
+    """The numpy twin of ``block_initializer("glorot_uniform", count)``: ``count`` Glorot-uniform
+    kernels ``(d, n)`` (each with its own fans, limit ``sqrt(6 / (d + n))``), drawn from ``rng``
+    as one ``(count, d, n)`` array and laid :func:`side_by_side`; float32 ``(d, count·n)``. The
+    replica trainer (:func:`mmoe_lab.replicas.init_replica_weights`) initialises with it."""
+    limit = math.sqrt(6.0 / (d + n))
+    return side_by_side(rng.uniform(-limit, limit, size=(count, d, n)).astype(np.float32), xp=np)
 
 
 def _bias_row(bias):
@@ -379,11 +396,9 @@ class CGC(keras.layers.Layer):
         self.num_shared_experts = check_int("num_shared_experts", num_shared_experts, 0)
         self.num_specific_experts = check_int("num_specific_experts", num_specific_experts, 0)
         if self.num_shared_experts + self.num_specific_experts < 1:
-            raise ValueError(
-                "Each task gate needs at least one expert: `num_shared_experts + num_specific_experts` "
-                f"should be >= 1. Received: num_shared_experts={num_shared_experts}, "
-                f"num_specific_experts={num_specific_experts}"
-            )
+            raise invalid("num_shared_experts + num_specific_experts", ">= 1: each task gate needs at least one expert",
+                          self.num_shared_experts + self.num_specific_experts,
+                          received=f"num_shared_experts={num_shared_experts}, num_specific_experts={num_specific_experts}")
         self.expert_units = check_int("expert_units", expert_units)
         self.gate_temperature = check_number("gate_temperature", gate_temperature, 0, lo_open=True)
         self.shared_output = bool(shared_output)
@@ -414,16 +429,12 @@ class CGC(keras.layers.Layer):
             input_shape[0], (list, tuple))
         shapes = list(input_shape) if multi else [input_shape]
         if multi and len(shapes) != self.num_tasks + 1:
-            raise ValueError(
-                f"`CGC` expects one tensor (batch, d) or a list of num_tasks + 1 = {self.num_tasks + 1} "
-                f"tensors [task inputs..., shared input]. Received {len(shapes)} inputs"
-            )
+            raise invalid("input_shape", f"one tensor (batch, d) or a list of num_tasks + 1 = {self.num_tasks + 1} "
+                          "tensors [task inputs..., shared input] for `CGC`", input_shape,
+                          received=f"{len(shapes)} inputs")
         dims = {s[-1] for s in shapes}
         if any(len(s) != 2 for s in shapes) or len(dims) != 1 or None in dims:
-            raise ValueError(
-                "`CGC` inputs should all have shape (batch, d) with the same known d. "
-                f"Received: input_shape={input_shape}"
-            )
+            raise invalid("input_shape", "(batch, d) for every `CGC` input, with the same known d", input_shape)
         d, e, u, g = int(dims.pop()), self.num_experts, self.expert_units, self.num_gates
         self.multi_input = multi
         self.input_dim = d
@@ -551,7 +562,7 @@ class UncertaintyWeighting(keras.layers.Layer):
     def call(self, losses):
         losses = ops.stack(list(losses)) if isinstance(losses, (list, tuple)) else losses
         if int(losses.shape[0]) != len(self.task_kinds):
-            raise ValueError(f"expected {len(self.task_kinds)} task losses, received {losses.shape[0]}")
+            raise invalid("losses", f"{len(self.task_kinds)} task losses", losses, received=f"{losses.shape[0]} losses")
         losses = ops.cast(losses, self.log_vars.dtype)
         return ops.sum(self.task_weights() * losses + 0.5 * self.log_vars)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._moved import forward
+from ._validate import invalid
 
 if TYPE_CHECKING:
     import keras
@@ -30,10 +30,6 @@ __all__ = [
     "constant_baseline_losses",
     "task_gradient_norms",
 ]
-
-
-# gate_statistics lives with the other gate measurements now; old imports keep working
-__getattr__, __dir__ = forward(__name__, {"gate_statistics": "diagnostics"})
 
 
 def roc_auc(labels: Any, scores: Any) -> float:
@@ -58,25 +54,27 @@ def roc_auc(labels: Any, scores: Any) -> float:
     y = np.asarray(labels).reshape(-1)
     s = np.asarray(scores, dtype="float64").reshape(-1)
     if y.shape != s.shape:
-        raise ValueError(f"`labels` and `scores` should have the same length. Received {y.shape} and {s.shape}")
+        raise invalid("scores", f"scores of the same length as `labels` {y.shape}", scores, received=f"shape {s.shape}")
     if y.dtype != bool and not np.isin(y, (0, 1)).all():
-        raise ValueError(f"`labels` should be 0/1 or boolean. Received values {np.unique(y)[:5].tolist()}")
+        raise invalid("labels", "0/1 or boolean", labels, received=f"values {np.unique(y)[:5].tolist()}")
     if not np.isfinite(s).all():
-        raise ValueError(f"`scores` should be finite. Received {int((~np.isfinite(s)).sum())} non-finite values")
+        raise invalid("scores", "finite", scores, received=f"{int((~np.isfinite(s)).sum())} non-finite values")
     y = y.astype(bool)
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
-        raise ValueError(f"AUC needs both classes in `labels`. Received {n_pos} positives and {n_neg} negatives")
+        raise invalid("labels", "labels with both classes (AUC needs both)", labels,
+                      received=f"{n_pos} positives and {n_neg} negatives")
     ranks = rankdata(s)  # ties get their average rank: that is what counts a tie one half
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def _check_keys(name: str, values: Mapping[str, Any], tasks: Sequence[TaskSpec]) -> None:
     if not isinstance(values, Mapping):
-        raise ValueError(f"`{name}` should be a dict keyed by task name. Received type {type(values).__name__}")
+        raise invalid(name, "a dict keyed by task name", values, received=f"type {type(values).__name__}")
     missing = [t.name for t in tasks if t.name not in values]
     if missing:
-        raise ValueError(f"`{name}` has no entry for tasks {missing}. Received keys {sorted(values)}")
+        raise invalid(name, f"a dict with an entry for every task {[t.name for t in tasks]}", sorted(values),
+                      received=f"keys {sorted(values)}, no entry for tasks {missing}")
 
 
 def task_losses(y_true: Mapping[str, Any], y_pred: Mapping[str, Any], tasks: Sequence[TaskSpec]) -> list[Any]:
@@ -123,7 +121,7 @@ def constant_baseline_losses(y: Mapping[str, Any], tasks: Sequence[TaskSpec]) ->
     for t in tasks:
         v = np.asarray(y[t.name], dtype="float64")
         if v.size == 0:
-            raise ValueError(f"`y[{t.name!r}]` is empty")
+            raise invalid(f"y[{t.name!r}]", "non-empty labels", y[t.name], received=f"an empty `y[{t.name!r}]`")
         if t.kind == "regression":
             out[t.name] = float(v.var())
         else:
@@ -159,7 +157,8 @@ def task_gradient_norms(model: keras.Model, x: Any, y: Mapping[str, Any], tasks:
     if variables is None:
         mixtures = [layer for layer in model.layers if isinstance(layer, (MMoE, CGC))]
         if not mixtures:
-            raise ValueError("`model` has no MMoE/CGC layer; pass the shared parameters as `variables=`")
+            raise invalid("model", "a model with an MMoE/CGC layer, or pass the shared parameters as `variables=`",
+                          model, received=f"model {model.name!r} without one")
         variables = mixtures[0].trainable_variables
     variables = list(variables)
     out = {}

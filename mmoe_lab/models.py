@@ -12,31 +12,29 @@ of one 16-unit ReLU layer, towers of one 8-unit layer; the shared-bottom hidden 
 so that its parameter count matches MMoE's.
 
 Training recipes and the comparison runs live in :mod:`mmoe_lab.training`, measurements (AUC,
-per-task losses, gradient norms) in :mod:`mmoe_lab.metrics`; their names stay importable from
-here (see ``_MOVED``).
+per-task losses, gradient norms) in :mod:`mmoe_lab.metrics`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import keras
 
-from ._moved import forward
 from ._validate import check_choice, check_int, check_number, invalid
 from .layers import CGC, MMoE
+from .paper import ARCHITECTURES
 
 __all__ = [
-    "ARCHITECTURES",
     "TaskSpec",
     "regression_tasks",
     "build_model",
     "learning_rate_schedule",
     "matched_shared_units",
     "mixture_params",
+    "tower_params",
     "EXTRACTION_ARCHITECTURES",
     "build_extraction_model",
     "extraction_gates",
@@ -44,8 +42,6 @@ __all__ = [
     "esmm_targets",
 ]
 
-#: Architectures of :func:`build_model`.
-ARCHITECTURES = ("shared_bottom", "omoe", "mmoe")
 #: Architectures of :func:`build_extraction_model`.
 EXTRACTION_ARCHITECTURES = ("cgc", "ple", "stacked_mmoe")
 _KINDS = ("regression", "binary")
@@ -95,7 +91,7 @@ def _check_tasks(tasks: Sequence[TaskSpec]) -> list[TaskSpec]:
         raise invalid("tasks", "a non-empty list of TaskSpec", tasks)
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
-        raise ValueError(f"task names should be unique. Received: {names}")
+        raise invalid("tasks", "tasks with unique names", names, received=f"names {names}")
     return tasks
 
 
@@ -118,8 +114,13 @@ def mixture_params(input_dim: int, num_tasks: int, num_experts: int, expert_unit
     g = num_tasks if num_gates is None else num_gates
     experts = num_experts * (input_dim * expert_units + expert_units)
     gates = g * (input_dim * num_experts + num_experts)
-    towers = num_tasks * (expert_units * tower_units + tower_units + tower_units + 1)
-    return experts + gates + towers
+    return experts + gates + tower_params(num_tasks, expert_units, tower_units)
+
+
+def tower_params(num_tasks: int, width: int, tower_units: int) -> int:
+    """Trainable parameters of ``T`` towers (:func:`_towers`) on inputs of ``width``: each a
+    ``tower_units`` ReLU layer and a one-unit output, ``(width + 1)·t + t + 1``."""
+    return num_tasks * (width * tower_units + tower_units + tower_units + 1)
 
 
 def matched_shared_units(input_dim: int, num_tasks: int, num_experts: int = 8, expert_units: int = 16,
@@ -206,7 +207,8 @@ def build_model(
     check_choice("arch", arch, ARCHITECTURES)
     tasks = regression_tasks(tasks) if isinstance(tasks, int) else _check_tasks(tasks)
     if return_gates and arch == "shared_bottom":
-        raise ValueError("`return_gates=True` needs a mixture model ('omoe' or 'mmoe'). Received: arch='shared_bottom'")
+        raise invalid("return_gates", "False for arch='shared_bottom' (only a mixture model, 'omoe' or 'mmoe', has gates)",
+                      return_gates)
     num_tasks = len(tasks)
     inputs = keras.Input((input_dim,), name="features")
     gates = None
@@ -312,7 +314,7 @@ def extraction_gates(model: keras.Model, x: Any, level: int = -1) -> tuple[Any, 
     """
     layers = [la for la in model.layers if isinstance(la, CGC)]
     if not layers:
-        raise ValueError("`model` has no CGC layer; build it with build_extraction_model")
+        raise invalid("model", "a model with CGC layers (build it with build_extraction_model)", model.name)
     if check_int("level", level, None) not in range(-len(layers), len(layers)):
         raise invalid("level", f"an integer in [{-len(layers)}, {len(layers) - 1}]", level)
     layer = layers[level]
@@ -393,34 +395,9 @@ def esmm_targets(click: Any, conversion: Any, train_on: str = "ctcvr") -> dict[s
     click = np.asarray(click, dtype="float32")
     conversion = np.asarray(conversion, dtype="float32")
     if click.shape != conversion.shape:
-        raise ValueError(f"`click` and `conversion` should have the same shape. Received {click.shape}, {conversion.shape}")
+        raise invalid("conversion", f"labels of the same shape as `click` {click.shape}", conversion,
+                      received=f"shape {conversion.shape}")
     zeros = np.zeros_like(click)
     if check_choice("train_on", train_on, ("ctcvr", "cvr")) == "cvr":
         return {"ctr": click, "cvr": conversion, "ctcvr": zeros}
     return {"ctr": click, "cvr": zeros, "ctcvr": conversion}
-
-
-# ---- names that moved out of this module ---------------------------------------------------------
-
-#: Where each name that used to be defined here lives now. ``from mmoe_lab.models import X``
-#: keeps working for all of them (committed notebooks and scripts use it). They are looked up
-#: on first use, not copied at load time: :mod:`mmoe_lab.training` imports this module, so when
-#: it is imported first it is still half-defined while this module loads.
-_MOVED: dict[str, str] = {
-    **dict.fromkeys(("roc_auc", "task_losses", "constant_baseline_losses", "task_gradient_norms"), "metrics"),
-    "gate_statistics": "diagnostics",
-    **dict.fromkeys(("UncertaintyWeightedModel", "VIDEO_TASK_SPECS", "VIDEO_BUDGET", "VIDEO_VARIANTS",
-                     "run_video_variant", "compare_video_variants", "EXTRACTION_BUDGET", "MTL_ARCHS",
-                     "compare_with_single_task", "mtl_gain", "FUNNEL_BUDGET", "FUNNEL_MODELS",
-                     "compare_funnel_models"), "training"),
-}
-
-
-__getattr__, __dir__ = forward(__name__, _MOVED)
-
-
-# Importing this module has always registered UncertaintyWeightedModel with Keras, so that a
-# saved model using it loads after `import mmoe_lab.models`; keep that true. A bare module import
-# is safe in either order: if `training` is the module being imported (it imports this one), it
-# is already in sys.modules and is returned as it is.
-importlib.import_module(".training", __package__)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "ARCHITECTURES",
     "CITATION",
     "FIG2",
     "FIG4",
@@ -48,6 +49,10 @@ CITATION = (
     "Jiaqi Ma, Zhe Zhao, Xinyang Yi, Jilin Chen, Lichan Hong and Ed H. Chi. Modeling Task Relationships "
     "in Multi-task Learning with Multi-gate Mixture-of-Experts. KDD 2018."
 )
+
+#: The paper's three architectures (Fig. 1 a-c), in the kit's order: shared-bottom, the one-gate
+#: MoE (OMoE) and MMoE. Every module that loops over them uses this tuple.
+ARCHITECTURES: tuple[str, str, str] = ("shared_bottom", "omoe", "mmoe")
 
 # ---- synthetic data (§3.2, §5) -------------------------------------------------------------------
 

@@ -21,13 +21,12 @@ model given the same initial weights and the same batches.
 
 The training loop itself is the one backend-specific piece (a compiled loop of ``k`` steps);
 it lives in :func:`mmoe_lab.backend.replica_loop`, one small function per backend around the
-backend-agnostic batch and loss functions defined here. ``python -m mmoe_lab.bench_replicas``
+backend-agnostic batch and loss functions defined here. ``python -m mmoe_lab.tools.bench_replicas``
 measures runs/minute replicated vs sequential ``model.fit`` and the FLOP/s achieved.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,15 +34,16 @@ from typing import Any
 import numpy as np
 
 from . import backend as _backend
-from ._validate import check_choice, check_int
+from ._validate import check_choice, check_int, check_ndim, invalid
 
 _backend.select()
 
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
-from .layers import expert_forward, gate_forward, mix_experts  # noqa: E402
-from .models import ARCHITECTURES, learning_rate_schedule, matched_shared_units, mixture_params  # noqa: E402
+from .layers import expert_forward, gate_forward, glorot_blocks, mix_experts  # noqa: E402
+from .models import learning_rate_schedule, matched_shared_units, mixture_params, tower_params  # noqa: E402
+from .paper import ARCHITECTURES  # noqa: E402
 from .synthetic import TaskGenerator, label_function  # noqa: E402
 
 __all__ = [
@@ -106,8 +106,7 @@ class ReplicaConfig:
 def replica_param_count(cfg: ReplicaConfig) -> int:
     """Trainable parameters of *one* replica (equals the Keras model's ``count_params()``)."""
     if cfg.arch == "shared_bottom":
-        h, t = cfg.width, cfg.tower_units
-        return (cfg.input_dim + 1) * h + cfg.num_tasks * (h * t + 2 * t + 1)
+        return (cfg.input_dim + 1) * cfg.width + tower_params(cfg.num_tasks, cfg.width, cfg.tower_units)
     return mixture_params(cfg.input_dim, cfg.num_tasks, cfg.num_experts, cfg.expert_units,
                           cfg.tower_units, cfg.num_gates)
 
@@ -122,16 +121,12 @@ def step_flops(cfg: ReplicaConfig, batch_size: int) -> float:
     return 3.0 * batch_size * (2.0 * replica_param_count(cfg) + mix)
 
 
-def _glorot(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int) -> np.ndarray:
-    limit = math.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, size=shape).astype(np.float32)
-
-
 def init_replica_weights(cfg: ReplicaConfig, seeds: Sequence[int]) -> dict[str, np.ndarray]:
     """Initial weights of ``R = len(seeds)`` replicas, replica ``r`` drawn from ``seeds[r]`` alone.
 
-    Same scheme as the Keras builders: Glorot-uniform kernels with per-block fans (each expert
-    and each gate like its own ``Dense``), zero biases. Replica ``r``'s weights depend only on
+    Same scheme as the Keras builders (:func:`mmoe_lab.layers.glorot_blocks`): Glorot-uniform
+    kernels with per-block fans (each expert, each gate and each tower like its own ``Dense``),
+    zero biases. Replica ``r``'s weights depend only on
     ``seeds[r]``, so a replica can be re-created alone.
 
     Returns:
@@ -151,18 +146,16 @@ def init_replica_weights(cfg: ReplicaConfig, seeds: Sequence[int]) -> dict[str, 
     for seed in seeds:
         rng = np.random.default_rng([int(seed), 20180819])
         if cfg.arch == "shared_bottom":
-            put("bottom_kernel", _glorot(rng, (d, H), d, H))
+            put("bottom_kernel", glorot_blocks(rng, 1, d, H))
             put("bottom_bias", np.zeros(H, np.float32))
         else:
-            ek = _glorot(rng, (E, d, U), d, U)  # one Glorot block per expert, laid side by side
-            put("expert_kernel", ek.transpose(1, 0, 2).reshape(d, E * U))
+            put("expert_kernel", glorot_blocks(rng, E, d, U))  # one Glorot block per expert, side by side
             put("expert_bias", np.zeros(E * U, np.float32))
-            gk = _glorot(rng, (G, d, E), d, E)
-            put("gate_kernel", gk.transpose(1, 0, 2).reshape(d, G * E))
+            put("gate_kernel", glorot_blocks(rng, G, d, E))
             put("gate_bias", np.zeros(G * E, np.float32))
-        put("tower_kernel", np.stack([_glorot(rng, (K, t), K, t) for _ in range(T)]))
+        put("tower_kernel", np.stack([glorot_blocks(rng, 1, K, t) for _ in range(T)]))
         put("tower_bias", np.zeros((T, t), np.float32))
-        put("out_kernel", np.stack([_glorot(rng, (t, 1), t, 1)[:, 0] for _ in range(T)]))
+        put("out_kernel", np.stack([glorot_blocks(rng, 1, t, 1)[:, 0] for _ in range(T)]))
         put("out_bias", np.zeros(T, np.float32))
     return {k: np.stack(v) for k, v in out.items()}
 
@@ -195,10 +188,10 @@ def replica_gates(cfg: ReplicaConfig, weights: dict[str, np.ndarray], x: Any) ->
         every task).
     """
     if cfg.arch == "shared_bottom":
-        raise ValueError("`cfg.arch` should be 'omoe' or 'mmoe' (shared-bottom has no gates). Received: 'shared_bottom'")
-    x = np.asarray(x, np.float32)
-    if x.ndim != 2 or x.shape[1] != cfg.input_dim:
-        raise ValueError(f"`x` should have shape (batch, {cfg.input_dim}). Received shape {x.shape}")
+        raise invalid("cfg.arch", "'omoe' or 'mmoe' (shared-bottom has no gates)", cfg.arch)
+    x = check_ndim("x", x, 2, f"(batch, {cfg.input_dim})", np.float32)
+    if x.shape[1] != cfg.input_dim:
+        raise invalid("x", f"an array of shape (batch, {cfg.input_dim})", x, received=f"`x` of shape {x.shape}")
     g = cfg.num_gates
     # the layer's gate math; (B, d) @ (R, d, G·E) broadcasts to (R, B, G·E)
     logits = gate_forward(x, weights["gate_kernel"], weights["gate_bias"], g)
@@ -283,18 +276,6 @@ class ReplicaStack(keras.layers.Layer):
 # ----------------------------------------------------------------------------- data
 
 
-def _labels(gen: TaskGenerator, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Labels of ``gen`` for given inputs ``x (n, d)``, drawing the noise from ``rng``.
-
-    Same formula and random-stream order as :meth:`TaskGenerator.sample` after its ``x`` draw.
-    """
-    y = label_function(x.astype(np.float64) @ gen.weights.T, gen.alpha, gen.beta)
-    y = y + rng.normal(0.0, gen.noise_std, size=y.shape)
-    if gen.standardize:
-        y = (y - gen.label_mean) / gen.label_std
-    return y.astype(np.float32)
-
-
 @dataclass
 class ReplicaData:
     """Per-replica data sets (or generators, for fresh samples).
@@ -330,7 +311,7 @@ def make_replica_data(
 
     With ``shared_inputs=False`` replica ``r``'s arrays equal
     ``make_task_splits(n_train, n_test, correlation, preset=preset, random_state=seeds[r])``
-    exactly (the data :func:`mmoe_lab.experiments.compare_architectures` uses for that seed).
+    exactly (the data :func:`mmoe_lab.experiments.live_splits` draws for that seed).
 
     Args:
         correlation: the task cosine ``p`` of every replica, or one ``p`` per replica (a
@@ -359,7 +340,7 @@ def make_replica_data(
             xtr.append(x)
             ytr.append(y)
         elif pool is not None:
-            ytr.append(_labels(gen, pool, rng))
+            ytr.append(gen.labels(pool, rng))
         x, y = gen.sample(n_test, rng)
         xte.append(x)
         yte.append(y)
@@ -374,8 +355,7 @@ def _per_replica_correlations(correlation: float | Sequence[float], n: int) -> l
         return [float(correlation)] * n  # type: ignore[arg-type]
     ps = [float(p) for p in correlation]  # type: ignore[union-attr]
     if len(ps) != n:
-        raise ValueError(f"`correlation` should be one number or one per replica ({n}). "
-                         f"Received {len(ps)} values")
+        raise invalid("correlation", f"one number or one per replica ({n})", ps, received=f"{len(ps)} values")
     return ps
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_int, check_number, check_random_state
+from ._validate import check_int, check_number, check_random_state, invalid
 from .synthetic import TaskGenerator
 
 __all__ = ["VIDEO_TASKS", "FUNNEL_LABELS", "make_video_tasks", "make_video_splits", "make_funnel",
@@ -136,7 +136,8 @@ def make_video_splits(
     opts = {"watch_rate": 0.4, "median_seconds": 30.0, "duration_sigma": 1.2, **kwargs}
     unknown = set(opts) - {"watch_rate", "median_seconds", "duration_sigma"}
     if unknown:
-        raise ValueError(f"unknown keyword(s) {sorted(unknown)}; expected watch_rate, median_seconds, duration_sigma")
+        raise invalid("kwargs", "keywords among watch_rate, median_seconds, duration_sigma", sorted(kwargs),
+                      received=f"unknown keyword(s) {sorted(unknown)}")
     _check_video_args(n_features, opts["watch_rate"], opts["median_seconds"], opts["duration_sigma"])
     rng = check_random_state(random_state)
     gen = _video_generator(n_features, correlation, rng)

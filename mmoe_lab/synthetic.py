@@ -79,9 +79,9 @@ def correlation_matrix(correlation: Any, num_tasks: int = 2) -> np.ndarray:
             raise invalid("correlation", "a real number in [-1, 1] or a (num_tasks, num_tasks) matrix",
                           correlation) from None
         if mat.shape != (num_tasks, num_tasks):
-            raise ValueError(
-                f"`correlation` should be a scalar or a matrix of shape ({num_tasks}, {num_tasks}) "
-                f"for num_tasks={num_tasks}. Received a value of shape {mat.shape}"
+            raise invalid(
+                "correlation", f"a scalar or a matrix of shape ({num_tasks}, {num_tasks}) for num_tasks={num_tasks}",
+                correlation, received=f"a value of shape {mat.shape}"
             )
         if np.isnan(mat).any():
             raise invalid("correlation", "a matrix without NaN", mat.tolist())
@@ -90,14 +90,13 @@ def correlation_matrix(correlation: Any, num_tasks: int = 2) -> np.ndarray:
         if not np.allclose(mat, mat.T, atol=1e-10):
             raise invalid("correlation", "a symmetric matrix", mat.tolist())
         if not np.allclose(np.diag(mat), 1.0, atol=1e-10):
-            raise ValueError(
-                f"`correlation` should have ones on its diagonal. Received diagonal {np.diag(mat).tolist()}"
-            )
+            raise invalid("correlation", "a matrix with ones on its diagonal", mat.tolist(),
+                          received=f"diagonal {np.diag(mat).tolist()}")
     min_eig = float(np.linalg.eigvalsh(mat).min())
     if min_eig < -1e-9:
-        raise ValueError(
-            "`correlation` should be positive semi-definite (a valid cosine matrix). "
-            f"Received: correlation={mat.round(4).tolist()} with smallest eigenvalue {min_eig:.4g}"
+        raise invalid(
+            "correlation", "positive semi-definite (a valid cosine matrix)", mat.round(4).tolist(),
+            received=f"`correlation={mat.round(4).tolist()}` with smallest eigenvalue {min_eig:.4g}"
         )
     return mat
 
@@ -243,11 +242,25 @@ class TaskGenerator:
         n_samples = check_int("n_samples", n_samples, 1)
         rng = check_random_state(random_state)
         x = rng.standard_normal((n_samples, self.n_features))
+        return x.astype(np.float32), self.labels(x, rng)
+
+    def labels(self, x: Any, random_state: Any = None) -> np.ndarray:
+        """Labels of given inputs ``x (n, d)``: the tasks' functions plus noise drawn from
+        ``random_state`` (standardized if the generator is), computed in float64.
+
+        :meth:`sample` draws ``x`` and calls this with the same stream; the replica trainer
+        (:func:`mmoe_lab.replicas.make_replica_data`) labels one shared input pool with it.
+
+        Returns:
+            ``Y`` float32 ``(n, T)``.
+        """
+        rng = check_random_state(random_state)
+        x = np.asarray(x, dtype=np.float64)
         y = label_function(x @ self.weights.T, self.alpha, self.beta)  # (n, T)
         y = y + rng.normal(0.0, self.noise_std, size=y.shape)
         if self.standardize:
             y = (y - self.label_mean) / self.label_std
-        return x.astype(np.float32), y.astype(np.float32)
+        return y.astype(np.float32)
 
     def label_correlation(self) -> np.ndarray:
         """Exact population Pearson correlation of the labels, ``(T, T)``."""
@@ -471,9 +484,9 @@ def label_correlation(y: Any, names: list[str] | None = None):
 
     df = y.copy() if isinstance(y, pd.DataFrame) else pd.DataFrame(np.asarray(y, dtype=np.float64))
     if df.ndim != 2 or df.shape[1] < 2:
-        raise ValueError(f"`y` should have shape (n, T) with T >= 2. Received shape {df.shape}")
+        raise invalid("y", "labels of shape (n, T) with T >= 2", y, received=f"`y` of shape {df.shape}")
     if len(df) < 3:
-        raise ValueError(f"`y` should have at least 3 rows. Received {len(df)}")
+        raise invalid("y", "labels with at least 3 rows", y, received=f"{len(df)} rows")
     if names is not None:
         df.columns = list(names)
     elif not isinstance(y, pd.DataFrame):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import keras
 
+from ._validate import check_choice, check_columns, check_int, check_subset, invalid
 from .backend import set_random_seed
 from .layers import UncertaintyWeighting
 from .metrics import constant_baseline_losses, roc_auc, task_gradient_norms, task_losses
@@ -60,7 +61,8 @@ def _budget(defaults: Mapping[str, Any], budget: Mapping[str, Any] | None) -> di
     """``defaults`` updated with ``budget``; unknown keys are an error (a typo would be ignored)."""
     unknown = sorted(set(budget or {}) - set(defaults))
     if unknown:
-        raise ValueError(f"`budget` has unknown keys {unknown}. Known keys: {sorted(defaults)}")
+        raise invalid("budget", f"a dict with keys among {sorted(defaults)}", dict(budget or {}),
+                      received=f"unknown keys {unknown}")
     return dict(defaults, **(budget or {}))
 
 
@@ -96,12 +98,10 @@ class UncertaintyWeightedModel(keras.Model):
                  initial_log_variance: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(model, keras.Model):
-            raise ValueError(f"`model` should be a keras.Model. Received: model={model!r}")
+            raise invalid("model", "a keras.Model", model)
         if len(task_names) != len(task_kinds):
-            raise ValueError(
-                f"`task_names` and `task_kinds` should have the same length. Received {len(task_names)} "
-                f"names and {len(task_kinds)} kinds"
-            )
+            raise invalid("task_kinds", f"one kind per task name ({len(task_names)})", list(task_kinds),
+                          received=f"{len(task_names)} names and {len(task_kinds)} kinds")
         self.tasks = _check_tasks([TaskSpec(n, k) for n, k in zip(task_names, task_kinds, strict=True)])
         self.inner = model
         self.weighting = UncertaintyWeighting(list(task_kinds), initial_log_variance=initial_log_variance,
@@ -175,10 +175,8 @@ _SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def _check_variant(target: str, weighting: str) -> None:
-    if target not in _TARGETS:
-        raise ValueError(f"`target` should be 'raw' or 'log'. Received: target={target!r}")
-    if weighting not in _WEIGHTINGS:
-        raise ValueError(f"`weighting` should be 'equal', 'hand' or 'uncertainty'. Received: weighting={weighting!r}")
+    check_choice("target", target, _TARGETS)
+    check_choice("weighting", weighting, _WEIGHTINGS)
 
 
 def run_video_variant(
@@ -221,9 +219,8 @@ def run_video_variant(
     _check_variant(target, weighting)
     missing = [k for k in _SPLIT_KEYS if k not in data]
     if missing:
-        raise ValueError(f"`data` should be the dict of make_video_splits; it has no {missing}")
-    if isinstance(probe_size, bool) or not isinstance(probe_size, int) or probe_size < 1:
-        raise ValueError(f"`probe_size` should be a positive int. Received: probe_size={probe_size!r}")
+        raise invalid("data", "the dict of make_video_splits", sorted(data), received=f"a dict without {missing}")
+    check_int("probe_size", probe_size)
     y_tr = dict(data["y_train"])
     if target == "log":
         y_tr["watch_time"] = np.log(y_tr["watch_time"])
@@ -285,7 +282,7 @@ def compare_video_variants(seed: int = 0, variants: Sequence[tuple[str, str]] = 
     pairs = [tuple(v) for v in variants]
     for v in pairs:
         if len(v) != 2:
-            raise ValueError(f"`variants` should hold (target, weighting) pairs. Received {v!r}")
+            raise invalid("variants", "a list of (target, weighting) pairs", list(variants), received=f"an item {v!r}")
         _check_variant(*v)
     b = VIDEO_BUDGET
     data = make_video_splits(b["n_train"], b["n_test"], random_state=seed)
@@ -340,9 +337,7 @@ def compare_with_single_task(seed: int = 0, archs: Sequence[str] = MTL_ARCHS, bu
 
     from .synthetic import make_task_splits
 
-    unknown = [a for a in archs if a not in MTL_ARCHS]
-    if unknown:
-        raise ValueError(f"`archs` should be drawn from {MTL_ARCHS}. Received unknown {unknown}")
+    check_subset("archs", archs, MTL_ARCHS)
     b = _budget(EXTRACTION_BUDGET, budget)
     data = make_task_splits(b["n_train"], b["n_test"], b["correlation"], n_features=b["n_features"],
                             random_state=seed)
@@ -384,9 +379,7 @@ def mtl_gain(results: pd.DataFrame) -> pd.DataFrame:
     Returns:
         DataFrame ``seed, arch, task, gain`` (positive = the multi-task model is better).
     """
-    need = {"seed", "arch", "task", "mse"}
-    if not need <= set(results.columns):
-        raise ValueError(f"`results` should have columns {sorted(need)}. Received {list(results.columns)}")
+    check_columns("results", results, ("seed", "arch", "task", "mse"))
     single = results[results["arch"] == "single"].set_index(["seed", "task"])["mse"]
     mtl = results[results["arch"] != "single"].copy()
     base = single.loc[list(zip(mtl["seed"], mtl["task"], strict=True))].to_numpy()
@@ -451,9 +444,7 @@ def compare_funnel_models(seed: int = 0, models: Sequence[str] = FUNNEL_MODELS,
 
     from .scenarios import make_funnel_splits
 
-    unknown = [m for m in models if m not in FUNNEL_MODELS]
-    if unknown:
-        raise ValueError(f"`models` should be drawn from {FUNNEL_MODELS}. Received unknown {unknown}")
+    check_subset("models", models, FUNNEL_MODELS)
     b = _budget(FUNNEL_BUDGET, budget)
     data = make_funnel_splits(b["n_train"], b["n_test"], b["n_features"], b["correlation"], ctr=b["ctr"],
                               cvr=b["cvr"], random_state=seed)
@@ -482,8 +473,8 @@ def compare_funnel_models(seed: int = 0, models: Sequence[str] = FUNNEL_MODELS,
             model.fit(x, {"ctr": y["click"], "cvr": y["conversion"]},
                       sample_weight={"ctr": np.ones_like(y["click"]), "cvr": y["click"]}, **fit)
             n_rows = int(y["click"].sum())
-        else:
-            raise ValueError(f"unknown model {name!r}; expected one of {FUNNEL_MODELS}")
+        else:  # unreachable: check_subset above
+            raise AssertionError(name)
         pred = model.predict(data["x_test"], verbose=0, batch_size=4096)
         if keep is not None:
             keep[name] = {"model": model, "pred": pred}

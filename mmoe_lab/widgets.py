@@ -24,6 +24,8 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import plots
+from ._validate import check_int
+from .paper import ARCHITECTURES
 from .synthetic import label_correlation, make_correlated_tasks
 
 __all__ = [
@@ -107,35 +109,52 @@ def correlation_panel(correlation: float = 0.5, *, preset: str = "teaching", n_s
 
 
 class StepProgress(widgets.HBox):
-    """A progress bar over training steps with a ``shared-bottom · step k/N`` label.
+    """A progress bar over training steps, to pass as a ``callback(done, total)``.
 
-    Shown at creation when running in a notebook kernel (nothing is shown elsewhere). Its repr
-    is short and stable, so a stored notebook output does not change from run to run.
+    ``compare_over_seeds(..., callback=StepProgress())`` shows it (in a notebook kernel; nothing
+    is shown elsewhere) on the first report, when the total is known, and marks it done when
+    ``done`` reaches the total. Its repr is short and stable, so a stored notebook output does
+    not change from run to run.
 
     Args:
-        total: steps to count to (over all architectures of a comparison).
+        total: steps to count to; ``None``: taken from the first report.
     """
 
-    def __init__(self, total: int):
-        if int(total) < 1:
-            raise ValueError(f"`total` should be a positive number of steps. Received: total={total!r}")
-        self.total = int(total)
-        self.bar = widgets.IntProgress(value=0, min=0, max=self.total, description="training")
-        self.label = widgets.Label(f"step 0/{self.total}")
+    def __init__(self, total: int | None = None):
+        self.total = None if total is None else check_int("total", total)
+        self.bar = widgets.IntProgress(value=0, min=0, max=self.total or 1, description="training")
+        self.label = widgets.Label("")
         super().__init__([self.bar, self.label])
+        if self.total is not None:
+            self._show()
+
+    def _show(self) -> None:
+        self.label.value = f"step 0/{self.total}"
         if _in_kernel():
             from IPython.display import display
 
             display(self)
 
-    def update(self, done: int, arch: str = "") -> None:
-        """Move the bar to ``done`` steps; ``arch`` names the architecture being trained."""
+    def __call__(self, done: int, total: int) -> None:
+        """Report ``done`` of ``total`` steps (the callback protocol of
+        :func:`mmoe_lab.experiments.compare_over_seeds`)."""
+        if self.total is None:
+            self.total = check_int("total", total)
+            self.bar.max = self.total
+            self._show()
+        self.update(done)
+        if done >= self.total:
+            self.finish()
+
+    def update(self, done: int) -> None:
+        """Move the bar to ``done`` steps."""
+        assert self.total is not None, "the total is set on creation or by the first report"
         self.bar.value = min(int(done), self.total)
-        name = plots.ARCH_LABELS.get(arch, arch)
-        self.label.value = f"{name} · step {self.bar.value}/{self.total}" if name else f"step {self.bar.value}/{self.total}"
+        self.label.value = f"step {self.bar.value}/{self.total}"
 
     def finish(self) -> None:
         """Mark the bar finished (it stays visible, full)."""
+        assert self.total is not None, "the total is set on creation or by the first report"
         self.bar.value = self.total
         self.bar.bar_style = "success"
         self.label.value = f"done: {self.total} steps"
@@ -292,7 +311,7 @@ def mmoe_panel(correlation: float = 0.5, num_experts: int = 8, *, initial_gates:
 
 
 def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: float = 0.5,
-                     seeds: Any = tuple(range(8)), archs: tuple[str, ...] = ("shared_bottom", "omoe", "mmoe"),
+                     seeds: Any = tuple(range(8)), archs: tuple[str, ...] = ARCHITECTURES,
                      compare_kwargs: dict[str, Any] | None = None) -> Panel:
     """Three architectures side by side at a chosen ``p``, and MMoE's lead against ``p``.
 
@@ -307,7 +326,7 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
     :func:`mmoe_lab.plots.plot_gap_vs_p` over ``summary``.
 
     Args:
-        summary: the stored study's gaps per ``p`` (:func:`mmoe_lab.study_analysis.gaps_by_correlation`).
+        summary: the stored study's gaps per ``p`` (:func:`mmoe_lab.study.analysis.gaps_by_correlation`).
         stored_runs: the stored runs, one row per ``(correlation, seed)`` and one column per
             architecture (the table ``gaps_by_correlation`` was computed from); ``None``: no
             scrubber.
@@ -320,7 +339,7 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
     ``panel.state``: ``source`` (``"live"`` or ``"stored"``), ``p``, ``means`` ``{arch: MSE}``,
     ``omoe_gap``, ``sb_gap``; ``panel.points``: every live result so far.
     """
-    from .study_analysis import relative_gaps
+    from .study.analysis import relative_gaps
 
     points: list[dict[str, float]] = []
     stored_ps = [float(p) for p in summary.index]
@@ -419,7 +438,7 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
 
 
 def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 0.5,
-                models: tuple[str, ...] = ("shared_bottom", "omoe", "mmoe"), n_train: str = "10000") -> Panel:
+                models: tuple[str, ...] = ARCHITECTURES, n_train: str = "10000") -> Panel:
     """Choose the preset, the correlation and the models; redraws Fig. 4's curves and Fig. 5's
     histogram for that choice from the stored study.
 
@@ -429,7 +448,7 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
     ``panel.state`` holds ``preset``, ``p``, ``models`` and ``means`` (mean final test MSE per
     shown model).
     """
-    from .study_analysis import mean_curves, run_table
+    from .study.analysis import mean_curves, run_table
 
     curves = mean_curves(results)
     per_run = run_table(results)
@@ -449,8 +468,6 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
         if not shown:
             panel.status.value = "choose at least one model"
             return
-        sel = curves[(curves["preset"] == preset) & (curves["n_train"] == n_train)
-                     & np.isclose(curves["correlation"], p)]
         key = (preset, n_train, p)
         runs = per_run.xs(key, level=["preset", "n_train", "correlation"]) if key in per_run.index.droplevel("seed") else None
         shown = tuple(m for m in shown if runs is not None and m in runs and runs[m].notna().any())
@@ -458,24 +475,8 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
             panel.status.value = f"no stored runs for preset {preset!r}, p = {p:g} and these models"
             panel.state = {"preset": preset, "p": p, "models": (), "means": {}}
             return
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.0))
-        hi = float(np.nanquantile(runs[list(shown)].to_numpy(), 0.99))
-        means = {}
-        for m in shown:
-            c = sel[sel["arch"] == m]
-            axes[0].plot(c["step"], c["mean"], color=plots.ARCH_COLORS[m], label=plots.ARCH_LABELS[m])
-            axes[0].fill_between(c["step"], c["q25"], c["q75"], color=plots.ARCH_COLORS[m], alpha=0.15, lw=0)
-            vals = runs[m].dropna().clip(upper=hi)
-            axes[1].hist(vals, bins=np.linspace(0, hi, 31), color=plots.ARCH_COLORS[m], alpha=0.18, histtype="stepfilled")
-            axes[1].hist(vals, bins=np.linspace(0, hi, 31), color=plots.ARCH_COLORS[m], lw=1.5, histtype="step")
-            means[m] = float(runs[m].mean())
-        axes[0].set(xlabel="training step", ylabel="test MSE", title=f"{preset!r}, p = {p:g}: mean curve")
-        axes[1].set(xlabel=f"final test MSE (last bin: ≥ {hi:.2g})", ylabel="runs",
-                    title=f"{int(runs[list(shown)].notna().all(axis=1).sum())} runs")
-        axes[0].legend(fontsize=7)
-        fig.tight_layout()
+        fig = plots.plot_study_cell(curves, runs, preset, p, shown, n_train)
+        means = {m: float(runs[m].mean()) for m in shown}
         panel.show_figure(fig)
         panel.status.value = " · ".join(f"{plots.ARCH_LABELS[m]} {v:.3f}" for m, v in means.items())
         panel.state = {"preset": preset, "p": p, "models": shown, "means": means}

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import mmoe_lab
 from mmoe_lab.synthetic import PRESETS, make_correlated_tasks, make_task_splits
 
 CAL = Path(__file__).resolve().parents[1] / "data" / "calibration"
@@ -83,7 +82,8 @@ def test_train_and_evaluate_tiny_fresh_and_fixed():
 
 
 def test_bench_smoke():
-    bench = mmoe_lab.bench
+    from mmoe_lab.tools import bench
+
     x = np.random.default_rng(0).standard_normal((8, 100)).astype("float32")
     fused, loop = bench.build_bench_model("fused"), bench.build_bench_model("loop")
     assert fused.count_params() == loop.count_params()

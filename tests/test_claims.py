@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mmoe_lab import checks, claims
+from mmoe_lab import claims
+from mmoe_lab.tools import checks
 
 
 def _runs(omoe_half=0.08, sb_half=0.11, jsd_half=0.3):
@@ -41,7 +42,7 @@ def test_stored_evidence_gives_the_stated_rates():
 def test_evidence_never_uses_the_notebooks_own_seeds():
     for c in claims.REGISTRY:
         if c.source is not None:
-            used = set(checks.read_rows(c.source)["seed"])
+            used = set(claims.read_rows(c.source)["seed"])
             assert not used & set(checks.SOURCES[c.source].committed), c.name
 
 
@@ -58,7 +59,7 @@ def test_holds_and_check_on_a_unit():
 
 def test_check_refuses_printed_claims_and_unknown_ones():
     printed = next(c for c in claims.REGISTRY if not c.assertable)
-    with pytest.raises(ValueError, match="do not assert"):
+    with pytest.raises(ValueError, match="print this one"):
         claims.check(printed.notebook, printed.name, pd.DataFrame())
     with pytest.raises(ValueError, match="registered claim"):
         claims.get("04", "nothing")
@@ -70,7 +71,7 @@ def test_check_refuses_printed_claims_and_unknown_ones():
 
 def test_report_states_the_rate_and_the_verdict_here():
     c = next(c for c in claims.REGISTRY if c.source == "09_funnel")
-    unit = checks.read_rows("09_funnel").query("seed == 1")
+    unit = claims.read_rows("09_funnel").query("seed == 1")
     line = claims.report(c.notebook, c.name, unit)
     held, units, _ = c.rate
     assert line.startswith(c.statement) and f"held on {held} of {units} other seeds" in line
@@ -81,10 +82,10 @@ def test_report_states_the_rate_and_the_verdict_here():
 
 def test_notebook_shaped_units():
     """The notebooks pass their own tables: indexed by arch, or notebook 01's ``at_paper``."""
-    unit = checks.read_rows("09_funnel").query("seed == 1")
+    unit = claims.read_rows("09_funnel").query("seed == 1")
     c = claims.get("09", "esmm_beats_naive_mae")
     assert c.holds(unit) == c.holds(unit.set_index("arch"))
-    fig2 = checks.read_rows("01_fig2").query("seed == 1")
+    fig2 = claims.read_rows("01_fig2").query("seed == 1")
     at_paper = fig2.pivot(index="p", columns="preset", values="median")
     at_paper["paper Fig. 2"] = fig2.groupby("p")["fig2"].first()
     for name in ("paper_preset_matches_fig2", "teaching_preset_above_fig2"):
@@ -93,20 +94,20 @@ def test_notebook_shaped_units():
 
 
 def test_command_line_from_csv(capsys):
-    assert claims.main(["02", "--from-csv"]) == 0
+    assert checks.main(["02", "--from-csv"]) == 0
     out = capsys.readouterr().out
     assert "02/sb_rises" in out and "holds on 5 of 5" in out and "0 below the stated rate" in out
 
 
 def test_command_line_fresh_seeds_without_training(capsys):
-    rc = claims.main(["01", "--seeds", "2", "--first", "1000"])
+    rc = checks.main(["01", "--seeds", "2", "--first", "1000"])
     out = capsys.readouterr().out
     assert "01/paper_preset_matches_fig2" in out and "fresh" in out and "seeds 1000-1001" in out
     assert rc in (0, 1)
 
 
 def test_collect_refuses_the_notebooks_seeds():
-    with pytest.raises(ValueError, match="notebook's own seeds"):
+    with pytest.raises(ValueError, match="other than the notebook's own"):
         checks.collect("01_fig2", [0, 1])
     with pytest.raises(ValueError, match="key"):
         checks.collect("nothing", [1])
@@ -114,7 +115,7 @@ def test_collect_refuses_the_notebooks_seeds():
 
 def test_package_commands(capsys, tmp_path):
     from mmoe_lab import __main__ as cli
-    from mmoe_lab import calibrate, lesson_search
+    from mmoe_lab.tools import calibrate, lesson_search
 
     assert cli.main(["nothing"]) == 2 and "unknown command" in capsys.readouterr().err
     assert cli.main(["--help"]) == 0 and "claims [NN]" in capsys.readouterr().out

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mmoe_lab import claims, collapse, lesson_search
+from mmoe_lab import claims, collapse
+from mmoe_lab.io import data_dir
 from mmoe_lab.study import load_results, run_table, seed_set_means
+from mmoe_lab.tools import lesson_search
 
-DATA = claims.DATA
+DATA = data_dir()
 
 
 def test_fig3_stored_claim_on_every_set_of_200_seeds():
@@ -47,14 +49,14 @@ def test_lesson_check_passes_its_block_bars():
     runs = runs[runs["config"] == lesson_search.CHOSEN]
     assert sorted(runs["seed"].unique()) == list(range(240, 280))
     assert not set(runs["seed"]) & set(lesson_search.SEARCH_SEEDS)
-    per_seed = lesson_search.bars(lesson_search.wide(runs))
+    per_seed = lesson_search.bars(claims.lesson_wide(runs))
     per_block = lesson_search.bars(lesson_search.block_means(runs))
     assert len(per_block) == 5 and per_block[["a", "b", "c"]].all(axis=None)
     assert per_seed["a"].sum() == 28
 
 
 def test_lesson_claims_agree_with_the_search_bars():
-    units = claims._lesson_blocks()  # the live check's blocks (seeds 240-279)
+    units = claims.registry._lesson_blocks()  # the live check's blocks (seeds 240-279)
     per_block = lesson_search.bars(lesson_search.block_means(pd.concat([u for _, u in units])))
     assert [claims.get("04", "omoe_gap_grows").holds(u) for _, u in units] == per_block["a"].tolist()
     assert [claims.get("04", "gates_diverge").holds(u) for _, u in units] == per_block["c"].tolist()

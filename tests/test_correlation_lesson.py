@@ -14,7 +14,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import mmoe_lab  # noqa: E402
-from mmoe_lab import experiments, plots, study, study_analysis  # noqa: E402
+from mmoe_lab import experiments, plots, study  # noqa: E402
+from mmoe_lab.study import cli as study_cli  # noqa: E402
 
 MODELS = ("shared_bottom", "omoe", "mmoe")
 
@@ -33,7 +34,7 @@ def _per_run(ps=(0.5, 1.0), seeds=16, seed=0) -> pd.DataFrame:
 
 def test_gaps_by_correlation_matches_a_hand_computation():
     per_run = _per_run()
-    out = study_analysis.gaps_by_correlation(per_run, block=8)
+    out = study.gaps_by_correlation(per_run, block=8)
     assert list(out.index) == [0.5, 1.0] and list(out["seeds"]) == [16, 16] and list(out["blocks"]) == [2, 2]
     m = per_run.xs(0.5, level="correlation").mean()
     assert out.loc[0.5, "omoe_gap"] == pytest.approx((m["omoe"] - m["mmoe"]) / m["omoe"])
@@ -46,18 +47,18 @@ def test_gaps_by_correlation_matches_a_hand_computation():
     assert out.loc[0.5, "omoe_gap"] > out.loc[1.0, "omoe_gap"]
     # extra constant index levels (run_table's preset, n_train) are dropped
     wide = pd.concat({("teaching", "fresh"): per_run}, names=["preset", "n_train"])
-    pd.testing.assert_frame_equal(study_analysis.gaps_by_correlation(wide), out)
+    pd.testing.assert_frame_equal(study.gaps_by_correlation(wide), out)
 
 
 def test_gaps_by_correlation_bad_arguments():
     with pytest.raises(ValueError, match="block"):
-        study_analysis.gaps_by_correlation(_per_run(), block=0)
-    with pytest.raises(ValueError, match="Missing"):
-        study_analysis.gaps_by_correlation(_per_run().drop(columns="omoe"))
+        study.gaps_by_correlation(_per_run(), block=0)
+    with pytest.raises(ValueError, match="missing"):
+        study.gaps_by_correlation(_per_run().drop(columns="omoe"))
 
 
 def test_gap_and_loss_plots():
-    summary = study_analysis.gaps_by_correlation(_per_run((0.0, 0.5, 1.0)))
+    summary = study.gaps_by_correlation(_per_run((0.0, 0.5, 1.0)))
     fig = plots.plot_gap_vs_p(summary, points=[{"p": 0.5, "omoe_gap": 0.3, "sb_gap": 0.4}], marker_p=0.5)
     ax = fig.axes[0]
     assert len(ax.collections) == 2  # one band per gap
@@ -78,7 +79,7 @@ def test_lesson_setup_is_the_default_and_the_study_regime():
     lb = experiments.LESSON_BUDGET
     assert b["steps"] == lb["epochs"] * (lb["n_train"] // lb["batch_size"])
     assert b["generator"] == experiments.LESSON_GENERATOR and b["model"] == experiments.LESSON_MODEL
-    s, _ = study.study_from_args(["--regime", "lesson", "--out", "/tmp/unused-lesson-study"])
+    s, _ = study_cli.study_from_args(["--regime", "lesson", "--out", "/tmp/unused-lesson-study"])
     assert s.correlations == (0.0, 0.25, 0.5, 0.75, 0.9, 1.0) and s.runs == 200
     assert s.budget["lr_schedule"] == "cosine" and s.budget["generator"] == experiments.LESSON_GENERATOR
 
@@ -111,12 +112,26 @@ def test_step_progress():
     from mmoe_lab.widgets import StepProgress
 
     bar = StepProgress(10)
-    bar.update(4, "omoe")
-    assert bar.bar.value == 4 and bar.label.value == "one-gate MoE · step 4/10"
+    bar.update(4)
+    assert bar.bar.value == 4 and bar.label.value == "step 4/10"
     bar.finish()
     assert bar.bar.value == 10 and repr(bar) == "StepProgress(total=10)"
     with pytest.raises(ValueError, match="total"):
         StepProgress(0)
+    # as a callback: the total comes with the first report; the bar finishes at the total
+    bar = StepProgress()
+    bar(3, 12)
+    assert (bar.total, bar.bar.value, bar.label.value) == (12, 3, "step 3/12")
+    bar(12, 12)
+    assert bar.bar.bar_style == "success" and repr(bar) == "StepProgress(total=12)"
+
+
+def test_compare_over_seeds_reports_progress_through_its_callback():
+    from mmoe_lab.widgets import StepProgress
+
+    bar = StepProgress()
+    experiments.compare_over_seeds(["mmoe"], (0.5,), [3], n_train=256, n_test=100, epochs=2, callback=bar)
+    assert bar.total == bar.bar.value and bar.bar.bar_style == "success"
 
 
 @pytest.mark.slow
@@ -125,7 +140,7 @@ def test_comparison_panel_scrubs_at_once_and_trains_on_click():
     from mmoe_lab.widgets import comparison_panel
 
     per_run = _per_run((0.0, 0.5, 1.0))
-    summary = study_analysis.gaps_by_correlation(per_run)
+    summary = study.gaps_by_correlation(per_run)
     panel = comparison_panel(summary, per_run, correlation=0.5, seeds=[0, 1],
                              compare_kwargs={"n_train": 256, "n_test": 100, "epochs": 2})
     assert panel.state["source"] == "stored" and panel.state["p"] == 0.5 and panel.n_draws == 1

@@ -108,7 +108,7 @@ def test_pipeline_matches_numpy_reference(group1, pipeline):
     np.testing.assert_allclose(small["numeric"], p["numeric"], rtol=1e-6, atol=1e-6)
     empty = pipeline.transform(xt.iloc[:0])
     assert empty["categorical"].shape == (0, 32) and empty["numeric"].shape == (0, 7)
-    with pytest.raises(ValueError, match="lacks columns"):
+    with pytest.raises(ValueError, match="columns the pipeline was fitted on"):
         pipeline.transform(xt.drop(columns=["age"]))
     with pytest.raises(ValueError, match="batch_size"):
         pipeline.transform(xt, batch_size=0)
@@ -124,7 +124,7 @@ def test_pipeline_save_load(group1, pipeline, encoding, tmp_path):
     for key in ("categorical", "numeric"):
         np.testing.assert_array_equal(before[key], after[key])
     (tmp_path / "other.json").write_text('{"format": "something else"}')
-    with pytest.raises(ValueError, match="not a saved FeaturePipeline"):
+    with pytest.raises(ValueError, match="a saved FeaturePipeline"):
         FeaturePipeline.load(tmp_path / "other.json")
 
 
@@ -150,7 +150,7 @@ def test_model_shapes_and_input_width(pipeline, group1):
         build_census_model("mmoe", pipeline, 1, cross=("sex", "income"))
     with pytest.raises(ValueError, match="arch"):
         build_census_model("ple", pipeline, 1)
-    with pytest.raises(ValueError, match="task group"):
+    with pytest.raises(ValueError, match=r"`tasks` should be one of \[1, 2\]"):
         build_census_model("mmoe", pipeline, 3)
     m2 = build_census_model("mmoe", fit_feature_pipeline(census_tasks(group1[0].assign(
         income="- 50000.", marital_stat="Divorced", instance_weight=1.0), 2)[0]), 2, compile=False)
@@ -182,7 +182,7 @@ def test_cross_feature_is_elementwise_product(pipeline, group1):
     # rows that share both values share the cross; the product is symmetric in the two fields
     layer = EmbeddingCross(b, a)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(emb)), cross, rtol=1e-6)
-    with pytest.raises(ValueError, match="differ"):
+    with pytest.raises(ValueError, match="a field other than"):
         EmbeddingCross(2, 2)
 
 
@@ -233,7 +233,7 @@ def test_serving_pipeline_round_trip(pipeline, group1, tmp_path):
         np.testing.assert_array_equal(before[task], after[task])
     with pytest.raises(ValueError, match="folder"):
         serving.save(tmp_path / "census_mmoe.keras")
-    with pytest.raises(ValueError, match="not a saved ServingPipeline"):
+    with pytest.raises(ValueError, match="a saved ServingPipeline"):
         ServingPipeline.load(tmp_path)
     with pytest.raises(ValueError, match="FeaturePipeline"):
         serving_model(model, model)
@@ -249,9 +249,9 @@ def test_single_keras_serving_model(pipeline, group1, tmp_path):
     model = build_census_model("mmoe", pipeline, 1, compile=False)
     serving = serving_model(pipeline, model)
     if keras.backend.backend() != "tensorflow":
-        with pytest.raises(ValueError, match="TensorFlow backend.*serving_model"):
+        with pytest.raises(ValueError, match="KERAS_BACKEND.*serving_model"):
             serving.keras_model()
-        with pytest.raises(ValueError, match="TensorFlow backend"):
+        with pytest.raises(ValueError, match="KERAS_BACKEND"):
             pipeline.keras_preprocessor()
         return
     import tensorflow as tf
@@ -273,7 +273,7 @@ def test_train_census_models_smoke(rows):
     assert ((table[["income AUC", "marital AUC"]] > 0.5) & (table[["income AUC", "marital AUC"]] <= 1)).all().all()
     comp = paper_comparison(table)
     assert comp.loc["mmoe", "income mean (paper)"] == 0.9359 and comp.loc["mmoe", "income best (paper)"] == 0.9410
-    with pytest.raises(ValueError, match="group-1"):
+    with pytest.raises(ValueError, match="income AUC"):
         paper_comparison(table.rename(columns={"income AUC": "x"}))
 
 

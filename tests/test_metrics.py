@@ -9,7 +9,6 @@ import mmoe_lab
 mmoe_lab.quiet_import_keras()
 import keras  # noqa: E402
 
-from mmoe_lab import metrics  # noqa: E402
 from mmoe_lab.diagnostics import gate_statistics  # noqa: E402
 from mmoe_lab.metrics import constant_baseline_losses, roc_auc, task_losses  # noqa: E402
 from mmoe_lab.models import TaskSpec  # noqa: E402
@@ -55,17 +54,6 @@ def test_roc_auc_errors():
         roc_auc([0, 2], [0.2, 0.3])
     with pytest.raises(ValueError, match="finite"):
         roc_auc([0, 1], [0.2, np.nan])
-
-
-def test_old_import_paths_are_the_same_functions():
-    from mmoe_lab import features, models
-
-    assert models.roc_auc is features.roc_auc is metrics.roc_auc
-    for name in ("task_losses", "task_gradient_norms", "gate_statistics", "constant_baseline_losses"):
-        assert getattr(models, name) is getattr(metrics, name)
-        assert name in dir(models)
-    with pytest.raises(AttributeError, match="no attribute"):
-        models.not_a_name  # noqa: B018
 
 
 # ---------------------------------------------------------------- per-task losses

@@ -45,17 +45,9 @@ def test_census_numbers():
     assert t.loc["mmoe", "marital mean"] == 0.9927 and math.isnan(t.loc["omoe", "marital mean"])
 
 
-def test_old_names_are_aliases():
-    from mmoe_lab import datasets, features, plots, study
+def test_the_kit_uses_the_papers_numbers():
+    from mmoe_lab import study
 
-    assert plots.PAPER_FIG2 is paper.FIG2
-    assert plots.PAPER_FIG4 is paper.FIG4
-    assert features.PAPER_TABLE1 is paper.TABLE1
-    from mmoe_lab import study_analysis
-
-    assert study_analysis.INDEPENDENT_DATASIZE is paper.INDEPENDENT_DATASIZE
-    assert datasets.PAPER_LABEL_PEARSON is paper.CENSUS_LABEL_PEARSON
-    assert datasets.TASK_GROUPS is paper.CENSUS_TASK_GROUPS
     assert study.STUDY_BUDGET["learning_rate"] in paper.SYNTHETIC_SETUP.learning_rates
 
 

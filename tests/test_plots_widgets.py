@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import mmoe_lab  # noqa: E402
-from mmoe_lab import plots  # noqa: E402
+from mmoe_lab import paper, plots  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -98,7 +98,7 @@ def test_fig2_draws_paper_points_per_preset():
     assert len(fig.axes) == 2
     for ax in fig.axes:  # the paper's points are on every panel
         xs = [tuple(line.get_xdata()) for line in ax.lines]
-        assert tuple(plots.PAPER_FIG2) in xs
+        assert tuple(paper.FIG2) in xs
     with pytest.raises(ValueError, match="columns"):
         plots.plot_fig2(curve.drop(columns="q10"))
 
@@ -107,7 +107,7 @@ def test_loss_curves_one_line_per_run():
     h = pd.DataFrame({"val_loss": [1.0, 0.5, 0.4]})
     fig = plots.plot_loss_curves({"a": h, "b": h * 2})
     assert len(fig.axes[0].lines) == 2
-    with pytest.raises(ValueError, match="no column"):
+    with pytest.raises(ValueError, match="columns"):
         plots.plot_loss_curves({"a": h}, column="loss")
 
 
@@ -139,7 +139,7 @@ def test_gate_plots_shapes():
 
 def test_model_comparison_bars_in_kit_order():
     df = pd.DataFrame({"arch": ["mmoe", "shared_bottom", "omoe"] * 2, "test_loss": [0.1, 0.3, 0.2, 0.1, 0.3, 0.2]})
-    ax = plots.plot_model_comparison(df, paper=plots.PAPER_FIG4[0.5]).axes[0]
+    ax = plots.plot_model_comparison(df, paper=paper.FIG4[0.5]).axes[0]
     heights = [p.get_height() for p in ax.patches]
     assert heights == pytest.approx([0.3, 0.2, 0.1])
     with pytest.raises(ValueError, match="columns"):

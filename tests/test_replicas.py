@@ -8,7 +8,6 @@ import pytest
 from mmoe_lab.replicas import (
     ReplicaConfig,
     ReplicaStack,
-    _labels,
     batch_indices,
     init_replica_weights,
     make_replica_data,
@@ -55,12 +54,23 @@ def test_replica_data_equals_make_task_splits():
     np.testing.assert_array_equal(data.y_test[1], ref["y_test"])
 
 
-def test_labels_helper_matches_generator_sample():
+def test_labels_of_given_inputs_match_generator_sample():
     gen = TaskGenerator.from_preset(100, 0.5, preset="paper", standardize=True, random_state=1)
     x, y = gen.sample(300, np.random.default_rng(11))
     rng = np.random.default_rng(11)
     x2 = rng.standard_normal((300, 100))
-    np.testing.assert_allclose(_labels(gen, x2, rng), y, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(gen.labels(x2, rng), y)  # the same code, the same stream: equal bits
+
+
+def test_glorot_blocks_draw_each_block_like_its_own_dense():
+    from mmoe_lab.layers import glorot_blocks, side_by_side
+
+    rng = np.random.default_rng(0)
+    k = glorot_blocks(rng, 3, 4, 5)
+    blocks = np.random.default_rng(0).uniform(-np.sqrt(6 / 9), np.sqrt(6 / 9), (3, 4, 5)).astype(np.float32)
+    assert k.shape == (4, 15) and k.dtype == np.float32
+    np.testing.assert_array_equal(k[:, 5:10], blocks[1])  # block 1 in columns 5..9
+    np.testing.assert_array_equal(side_by_side(blocks, xp=np), k)
 
 
 def test_batch_indices_are_per_replica_permutations():

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmoe_lab.study import Study, load_results, run_study, study_from_args
-from mmoe_lab.study_analysis import ordering_counts, parse_curve, run_table
+from mmoe_lab.study import Study, load_results, ordering_counts, parse_curve, run_study, run_table
+from mmoe_lab.study.cli import study_from_args
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--presets", "teaching", "--correlations", "0.5", "--runs", "3", "--chunk", "1",
@@ -49,13 +49,13 @@ def test_bad_arguments_fail_before_any_work(tmp_path, args, message):
 def test_unwritable_output_dir(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    with pytest.raises(ValueError, match="not writable"):
+    with pytest.raises(ValueError, match="writable directory"):
         Study.create(blocker / "out")
     if os.geteuid() != 0:  # root ignores permission bits
         ro = tmp_path / "ro"
         ro.mkdir()
         ro.chmod(0o500)
-        with pytest.raises(ValueError, match="not writable"):
+        with pytest.raises(ValueError, match="writable directory"):
             Study.create(ro / "out")
 
 
@@ -180,7 +180,8 @@ def test_figures_and_tables_from_results():
 
     matplotlib.use("Agg")
     from mmoe_lab import plots
-    from mmoe_lab.study_analysis import INDEPENDENT_DATASIZE, mean_curves, paper_comparison, run_table
+    from mmoe_lab.paper import INDEPENDENT_DATASIZE
+    from mmoe_lab.study import mean_curves, paper_comparison
 
     df = _fake_results()
     curves = mean_curves(df)
@@ -207,7 +208,7 @@ def test_run_curves_average_tasks_per_step():
 
     matplotlib.use("Agg")
     from mmoe_lab.plots import plot_seed_curves
-    from mmoe_lab.study_analysis import run_curves, run_table
+    from mmoe_lab.study import run_curves
 
     df = _fake_results(seeds=3)
     curves = run_curves(df)
@@ -239,7 +240,6 @@ def test_plot_spread_by_size():
 
     matplotlib.use("Agg")
     from mmoe_lab.plots import plot_spread_by_size
-    from mmoe_lab.study_analysis import run_table
 
     df = pd.concat([_fake_results().assign(n_train=n) for n in ("10000", "fresh")], ignore_index=True)
     fig = plot_spread_by_size(run_table(df), "paper", 0.5)
@@ -249,7 +249,7 @@ def test_plot_spread_by_size():
 
 
 def test_seed_set_means():
-    from mmoe_lab.study_analysis import seed_set_means
+    from mmoe_lab.study import seed_set_means
 
     per_run = pd.DataFrame({"a": np.arange(5.0)}, index=pd.Index(range(5), name="seed"))
     out = seed_set_means(per_run, 2)
@@ -257,25 +257,3 @@ def test_seed_set_means():
     assert out["a"].tolist() == [0.5, 2.5, 4.0] and out["seeds"].tolist() == [2, 2, 1]
     with pytest.raises(ValueError, match="size"):
         seed_set_means(per_run, 0)
-
-
-def test_moved_analysis_names_stay_importable_from_study():
-    """Notebooks and scripts that use ``study.run_table`` etc. keep working after the split."""
-    from mmoe_lab import study, study_analysis
-
-    for name in study._MOVED:
-        assert getattr(study, name) is getattr(study_analysis, name), name
-        assert name in dir(study)
-    assert set(study._MOVED) == set(study_analysis.__all__)
-    with pytest.raises(AttributeError, match="no attribute"):
-        study.no_such_name  # noqa: B018
-
-
-def test_old_tables_with_a_model_column_still_load(tmp_path):
-    """Results written before the column was renamed ``arch`` (it was ``model``) read the same."""
-    df = _fake_results(2)
-    df.rename(columns={"arch": "model"}).to_csv(tmp_path / "results.csv", index=False)
-    loaded = load_results(tmp_path)
-    assert "arch" in loaded.columns and "model" not in loaded.columns
-    assert run_table(loaded).shape == run_table(df.astype({"n_train": str})).shape
-

@@ -14,17 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mmoe_lab.study import (
-    CLAIM_LEASE_SECONDS,
-    Study,
-    _claim,
-    _claim_owner,
-    _pid_alive,
-    load_results,
-    run_study,
-    study_from_args,
-)
-from mmoe_lab.study_dask import connect, local_client, run_study_dask
+from mmoe_lab.study import Study, load_results, run_study
+from mmoe_lab.study.cli import study_from_args
+from mmoe_lab.study.dask_executor import connect, local_client, run_study_dask
+from mmoe_lab.study.store import CLAIM_LEASE_SECONDS, claim_owner, pid_alive
+from mmoe_lab.study.store import claim as _claim
 
 ROOT = Path(__file__).resolve().parents[1]
 #: 1 preset × 2 models × 1 correlation × 2 seeds, one seed per unit: 4 units of about a second.
@@ -101,7 +95,7 @@ def test_worker_killed_mid_unit_loses_nothing(serial, cluster, tmp_path):
         time.sleep(0.005)
     assert victim is not None, "no unit was seen running"
     key, pid = victim
-    while _pid_alive(pid):  # dead once killed, even before its nanny reaps it
+    while pid_alive(pid):  # dead once killed, even before its nanny reaps it
         time.sleep(0.01)
     assert not (parts / f"{key}.csv").exists(), "the kill landed after the unit was written"
     runner.join(timeout=300)
@@ -142,7 +136,7 @@ def test_unreachable_scheduler_fails_fast_and_writes_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--executor", "dask", "--workers", "0"], r"--workers should be an integer >= 1\. Received: --workers 0"),
+    (["--executor", "dask", "--workers", "0"], r"`--workers` should be a positive integer\. Received: `--workers=0`"),
     (["--workers", "2"], "apply to --executor dask only"),
     (["--scheduler", "tcp://127.0.0.1:8786"], "apply to --executor dask only"),
     (["--executor", "dask", "--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"], "sizes a local cluster"),
@@ -166,7 +160,7 @@ def test_bad_python_arguments(tmp_path):
 
 
 def test_local_executor_does_not_import_dask(tmp_path):
-    code = ("import sys; from mmoe_lab import study; study.study_from_args(['--out', sys.argv[1]]); "
+    code = ("import sys; from mmoe_lab.study import cli; cli.study_from_args(['--out', sys.argv[1]]); "
             "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, text=True,
                          capture_output=True, check=True).stdout
@@ -180,15 +174,15 @@ def test_claims_of_dead_processes_and_silent_hosts_are_taken_over(tmp_path):
     path = tmp_path / "parts" / f".claim-{unit['key']}"
     gone = subprocess.Popen(["true"])
     gone.wait()
-    for dead in (f"{_claim_owner().rpartition(':')[0]}:{gone.pid}", str(gone.pid)):  # host:pid, or a bare pid
+    for dead in (f"{claim_owner().rpartition(':')[0]}:{gone.pid}", str(gone.pid)):  # host:pid, or a bare pid
         path.write_text(dead)
-        assert _claim(study, unit) and path.read_text() == _claim_owner()
+        assert _claim(study, unit) and path.read_text() == claim_owner()
     path.write_text(f"other-host:{os.getpid()}")  # a worker elsewhere that refreshed its claim just now
     assert not _claim(study, unit)
     old = time.time() - CLAIM_LEASE_SECONDS - 1
     os.utime(path, (old, old))  # ... and then went silent
-    assert _claim(study, unit) and path.read_text() == _claim_owner()
+    assert _claim(study, unit) and path.read_text() == claim_owner()
     zombie = subprocess.Popen(["true"])  # exited but not reaped yet: dead
     time.sleep(0.5)
-    assert not _pid_alive(zombie.pid)
+    assert not pid_alive(zombie.pid)
     zombie.wait()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from mmoe_lab import timings
+from mmoe_lab.tools import timings
 
 
 def _notebook(path, source):

@@ -1,14 +1,14 @@
-"""Benchmarks on every backend, side by side in one run: ``python -m mmoe_lab.bench_backends``.
+"""Benchmarks on every backend, side by side in one run: ``python -m mmoe_lab.tools.bench_backends``.
 
 ``make bench`` runs this. A Keras backend is fixed per process, so each backend's figures come
 from its own subprocess (``KERAS_BACKEND`` set, same machine, one after the other); this
 process prints them side by side with the JAX/TensorFlow ratio:
 
-* **fused layer vs per-expert loop** (:mod:`mmoe_lab.bench`): steady training throughput and
+* **fused layer vs per-expert loop** (:mod:`mmoe_lab.tools.bench`): steady training throughput and
   time to the end of the first epoch, at batch 256 and 1024;
 * **ms per training step** of ``build_model`` shared-bottom, OMoE and MMoE (batch 256, after a
   warm-up epoch), with ``steps_per_execution`` 1 and 50;
-* **replicated runs per minute** (:mod:`mmoe_lab.bench_replicas`: R replicas in one stack)
+* **replicated runs per minute** (:mod:`mmoe_lab.tools.bench_replicas`: R replicas in one stack)
   and their **FLOP/s as a share of a same-run matmul peak**.
 
 Timings depend on the machine and on what else runs; the report prints the load average.
@@ -23,14 +23,16 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from .backend import SUPPORTED
+from ..backend import SUPPORTED
+from ..paper import ARCHITECTURES
 
 __all__ = ["measure", "step_times", "main"]
 
 
-def step_times(archs=("shared_bottom", "omoe", "mmoe"), batch_size: int = 256, steps: int = 400,
+def step_times(archs: Sequence[str] = ARCHITECTURES, batch_size: int = 256, steps: int = 400,
                steps_per_execution: int = 1, repeats: int = 2) -> dict[str, float]:
     """Milliseconds per ``model.fit`` step of each ``build_model`` architecture (best of ``repeats``).
 
@@ -39,8 +41,8 @@ def step_times(archs=("shared_bottom", "omoe", "mmoe"), batch_size: int = 256, s
     import keras
     import numpy as np
 
-    from .backend import set_random_seed
-    from .models import build_model
+    from ..backend import set_random_seed
+    from ..models import build_model
 
     rng = np.random.default_rng(0)
     n = steps * batch_size
@@ -65,8 +67,8 @@ def step_times(archs=("shared_bottom", "omoe", "mmoe"), batch_size: int = 256, s
 
 def measure(quick: bool = False) -> dict[str, Any]:
     """Every figure of the report on the active backend (run inside one subprocess)."""
+    from ..backend import quiet_import_keras
     from . import bench, bench_replicas
-    from ._setup import quiet_import_keras
 
     keras = quiet_import_keras()
     res: dict[str, Any] = {"backend": keras.backend.backend()}
@@ -84,7 +86,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
 
 def _run_backend(backend: str, quick: bool) -> dict[str, Any]:
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    cmd = [sys.executable, "-m", "mmoe_lab.bench_backends", "--worker"] + (["--quick"] if quick else [])
+    cmd = [sys.executable, "-m", "mmoe_lab.tools.bench_backends", "--worker"] + (["--quick"] if quick else [])
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{backend} bench failed:\n{proc.stderr[-3000:]}")

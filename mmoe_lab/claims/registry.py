@@ -1,93 +1,22 @@
-"""The claims the notebooks make, in one shape, with the rate at which each held on other seeds.
+"""Every claim a notebook makes, with the rate at which it held on stored evidence.
 
-A *claim* is a sentence a notebook states about its runs, e.g. "from p = 1 to p = 0.5 the
-one-gate MoE falls behind MMoE". Each :class:`Claim` holds
-
-* ``notebook`` and ``name``: where it is made and a short key;
-* ``statement``: the sentence;
-* ``holds``: a function from one *unit* of evidence (a table of runs: one seed's runs, one
-  block of 8 or 5 seeds, or one set of 200 or 20 seeds) to ``True``/``False``;
-* ``evidence``: ``evidence() -> [(label, unit), ...]``, the units it was checked on, read from
-  files stored in ``data/`` (no training); never the notebook's own seeds (except
-  ``02/fig3_stored``, whose first set of 200 seeds is the study notebook 02 loads);
-* ``rate``: the stated rate, ``(held, units, seeds)``: it held on ``held`` of ``units`` units,
-  which cover ``seeds`` seeds;
-* ``source``: for claims on per-seed runs, the key of :data:`mmoe_lab.checks.SOURCES` that
-  reruns the notebook's own calls on fresh seeds (``None`` for claims on stored studies).
-
-A notebook **asserts** a claim only if it held on every unit checked, on at least
-:data:`MIN_UNITS` units covering at least :data:`MIN_SEEDS` seeds (five seeds cannot tell
-"always" from "usually"). For every other claim it **prints** the rate. In a notebook::
-
-    claims.check("07", "log_beats_raw_rating_rmse", results)   # asserted: AssertionError if it fails here
-    print(claims.report("09", "esmm_beats_mmoe_mae", results))
-    # -> "ESMM beats MMoE on pCVR MAE: holds here; held on 15 of 20 other seeds (seeds 1-20)"
-
-From the shell (``make claims`` runs the second form)::
-
-    python -m mmoe_lab claims [NN] [--seeds K] [--first S] [--save]   # rerun on fresh seeds (trains)
-    python -m mmoe_lab claims [NN] --from-csv                          # re-evaluate the stored evidence
-
-Both print a table of "holds on k of N" per claim and exit 1 when a claim falls below its
-stated rate. Fresh runs use seeds ``S .. S + K - 1`` (default 1000-1019, which no stored
-evidence uses); ``--save`` merges their rows into ``data/claims/`` (the stored evidence).
-Claims on stored studies (02, 04, 05) are re-evaluated on their stored units in both modes;
-the correlation lesson's live blocks are rerun by ``python -m mmoe_lab lesson check``
-(:mod:`mmoe_lab.lesson_search`).
+The registry (:data:`REGISTRY`) lists each notebook's claims in the shape of
+:class:`~mmoe_lab.claims.framework.Claim`; :data:`RATES` states the rate each held at. Notebook
+06's claims read one seed's remedy table (rows of :func:`mmoe_lab.collapse.result_row`).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from .lesson_search import wide as lesson_wide
+from .._validate import check_columns, invalid
+from ..io import data_dir
+from .framework import Claim, Units, lesson_wide, read_rows, seed_units
 
-__all__ = ["Claim", "REGISTRY", "MIN_UNITS", "MIN_SEEDS", "lesson_wide", "get", "evaluate", "check", "report",
-           "table", "main"]
-
-DATA = Path(__file__).resolve().parent.parent / "data"
-MIN_UNITS = 5
-MIN_SEEDS = 20
-
-Units = list[tuple[str, pd.DataFrame]]
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One claim: where, what, how to test one unit, its evidence and the rate it held at.
-
-    Attributes:
-        notebook: two-digit notebook number, e.g. ``"04"``.
-        name: short key, unique within the notebook.
-        statement: the sentence the notebook states.
-        holds: ``holds(unit) -> bool`` for one unit of evidence (a DataFrame of runs).
-        evidence: ``evidence() -> [(label, unit), ...]``: the stored units it was checked on.
-        rate: the stated rate ``(held, units, seeds)`` on that evidence.
-        source: key of :data:`mmoe_lab.checks.SOURCES` that makes fresh per-seed units, or
-            ``None`` for claims on stored studies.
-    """
-
-    notebook: str
-    name: str
-    statement: str
-    holds: Callable[[pd.DataFrame], bool]
-    evidence: Callable[[], Units]
-    rate: tuple[int, int, int]
-    source: str | None = None
-
-    @property
-    def assertable(self) -> bool:
-        """Held on every unit, on at least :data:`MIN_UNITS` units and :data:`MIN_SEEDS` seeds."""
-        held, units, seeds = self.rate
-        return held == units and units >= MIN_UNITS and seeds >= MIN_SEEDS
-
+__all__ = ["RATES", "REGISTRY", "LESSON_CHECK", "LESSON_CONFIG"]
 
 # The stated rates: (held, units, seeds) on the stored evidence. Per-seed claims (01, 03, 06-10)
 # were checked on seeds 1-20 (06: 5-24), never the notebook's own; the lesson claims and the
@@ -164,8 +93,6 @@ def _seed_units(key: str) -> Callable[[], Units]:
     """Evidence reader for a per-seed source: one unit per seed of ``data/claims/<key>.csv``."""
 
     def units() -> Units:
-        from .checks import read_rows, seed_units
-
         return seed_units(read_rows(key))
 
     return units
@@ -175,10 +102,10 @@ def _claim(notebook: str, name: str, statement: str, holds: Callable[[pd.DataFra
            evidence: Callable[[], Units] | None = None, source: str | None = None) -> Claim:
     key = f"{notebook}/{name}"
     if key not in RATES:
-        raise ValueError(f"`RATES` should state the rate of every claim. Received no rate for `{key}`")
+        raise invalid("RATES", "a table stating the rate of every claim", key, received=f"no rate for `{key}`")
     if evidence is None:
         if source is None:
-            raise ValueError(f"claim {key} needs `evidence` or `source`")
+            raise invalid("source", f"a source key when claim {key} has no `evidence`", source)
         evidence = _seed_units(source)
     return Claim(notebook, name, statement, lambda unit: bool(holds(unit)), evidence, RATES[key], source)
 
@@ -187,8 +114,7 @@ def _by(unit: pd.DataFrame, column: str) -> pd.DataFrame:
     """``unit`` indexed by ``column`` (also when the notebook already set it as the index)."""
     if column not in unit.columns and unit.index.name == column:
         unit = unit.reset_index()
-    if column not in unit.columns:
-        raise ValueError(f"`unit` should have a {column!r} column. Received columns {list(unit.columns)}")
+    check_columns("unit", unit, (column,))
     return unit.set_index(column)
 
 
@@ -241,7 +167,7 @@ def _omoe_gap(m: pd.Series, p: str) -> float:
 
 
 def _lesson_blocks() -> Units:
-    path = DATA / LESSON_CHECK
+    path = data_dir() / LESSON_CHECK
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `python -m mmoe_lab lesson check --first 240`")
     runs = pd.read_csv(path)
@@ -252,10 +178,9 @@ def _lesson_blocks() -> Units:
 def _lesson_stored_blocks() -> Units:
     """Blocks of 8 seeds of the stored lesson study (``data/study/lesson``: the same setup, at
     p = 0.5 and 1), seeds 8-199: seeds 0-7 are the block the notebooks train live."""
-    from .study import load_results
-    from .study_analysis import run_table
+    from ..study import load_results, run_table
 
-    wide = run_table(load_results(DATA / "study" / "lesson")).xs(
+    wide = run_table(load_results(data_dir() / "study" / "lesson")).xs(
         ("teaching", "fresh"), level=["preset", "n_train"])
     wide = wide[wide.index.get_level_values("correlation").isin([0.5, 1.0])]
     runs = wide.stack().rename("test_loss").reset_index()
@@ -291,17 +216,17 @@ LESSON_CLAIMS = [
 
 
 def _fig3_sets() -> Units:
-    from .study import load_results, run_table
+    from ..study import load_results, run_table
 
-    wide = (run_table(load_results(DATA / "study" / "fig3_seed_sets"))["shared_bottom"]
+    wide = (run_table(load_results(data_dir() / "study" / "fig3_seed_sets"))["shared_bottom"]
             .xs(("teaching", "10000"), level=["preset", "n_train"]).unstack("correlation"))
     return [(f"seeds {k * 200}-{k * 200 + 199}", g) for k, g in wide.groupby(np.asarray(wide.index) // 200)]
 
 
 def _paper_regime_sets() -> Units:
-    from .study import load_results, run_table
+    from ..study import load_results, run_table
 
-    runs = run_table(load_results(DATA / "study" / "paper_regime")).xs(
+    runs = run_table(load_results(data_dir() / "study" / "paper_regime")).xs(
         ("paper", "fresh", 0.5), level=["preset", "n_train", "correlation"])
     return [(f"seeds {k * 20}-{k * 20 + 19}", g) for k, g in runs.groupby(np.asarray(runs.index) // 20)]
 
@@ -309,9 +234,9 @@ def _paper_regime_sets() -> Units:
 def _nb05_blocks() -> Units:
     """Blocks of 5 seeds of the stored 200-run study (paper preset, p = 0.5, 10k samples), except
     seeds 0-4, which notebook 05 retrains live."""
-    from .study import load_results, run_table
+    from ..study import load_results, run_table
 
-    g = run_table(load_results(DATA / "study" / "budget")).xs(
+    g = run_table(load_results(data_dir() / "study" / "budget")).xs(
         ("paper", "10000", 0.5), level=["preset", "n_train", "correlation"]).sort_index()
     seeds = g.index.to_numpy()
     return [(f"seeds {seeds[i]}-{seeds[i + 4]}", g.loc[seeds[i:i + 5]]) for i in range(5, len(seeds) - 4, 5)]
@@ -345,31 +270,46 @@ NB03 = [
 
 # ---- 06: gate collapse: causes and remedies (one seed's remedy table) --------------------------
 
-_COLLAPSE = {  # name -> key of mmoe_lab.collapse.CLAIMS (the statement)
-    "healthy_gates_mix": "healthy: no polarisation (<= 0.01), entropy >= 0.6",
-    "gate_init_polarised": "gate_init: polarised before and after training (>= 0.25)",
-    "gate_init_costs_loss": "gate_init: test loss above healthy",
-    "heavy_tail_gate_sharper": "heavy_tail: watch-time gate entropy >= 0.1 below watched gate",
-    "heavy_tail_gate_polarises": "heavy_tail: watch-time polarisation > healthy",
-    "high_lr_polarised": "high_lr: polarised after training (mean >= 0.2)",
-    "temperature_unpolarises": "temperature: polarisation <= 0.01 under gate_init and high_lr",
-    "temperature_lowers_loss": "temperature: lowers test loss under gate_init",
-    "log_transform_unpolarises": "log_transform: watch-time polarisation <= 0.01, entropy up >= 0.1",
-    "log_transform_lowers_loss": "log_transform: lowers watch-time loss (log scale)",
-    "dropout_balance_stay_polarised": "gate_dropout, balance_loss: gate_init stays polarised (>= 0.25)",
-}
+def _row(table: pd.DataFrame, cause: str, remedy: str = "none") -> pd.Series:
+    """The one row of ``(cause, remedy)`` in one seed's remedy table."""
+    rows = table[(table["cause"] == cause) & (table["remedy"] == remedy)]
+    if len(rows) != 1:
+        raise invalid("table", f"a remedy table with one row for cause={cause!r}, remedy={remedy!r}", table,
+                      received=f"{len(rows)} such rows")
+    return rows.iloc[0]
 
 
-def _collapse_holds(key: str) -> Callable[[pd.DataFrame], bool]:
-    def holds(unit: pd.DataFrame) -> bool:
-        from .collapse import CLAIMS
-
-        return bool(CLAIMS[key](unit))
-
-    return holds
+def _collapse(name: str, statement: str, holds: Callable[[pd.DataFrame], bool]) -> Claim:
+    return _claim("06", name, statement, holds, source="06_remedy_table")
 
 
-NB06 = [_claim("06", name, key, _collapse_holds(key), source="06_remedy_table") for name, key in _COLLAPSE.items()]
+NB06 = [
+    _collapse("healthy_gates_mix", "healthy: no polarisation (<= 0.01), entropy >= 0.6",
+              lambda t: _row(t, "healthy").max_polarization <= 0.01 and _row(t, "healthy").entropy >= 0.6),
+    _collapse("gate_init_polarised", "gate_init: polarised before and after training (>= 0.25)",
+              lambda t: _row(t, "gate_init").initial_polarization >= 0.25 and _row(t, "gate_init").polarization >= 0.25),
+    _collapse("gate_init_costs_loss", "gate_init: test loss above healthy",
+              lambda t: _row(t, "gate_init").mean_test_loss > _row(t, "healthy").mean_test_loss),
+    _collapse("heavy_tail_gate_sharper", "heavy_tail: watch-time gate entropy >= 0.1 below watched gate",
+              lambda t: _row(t, "heavy_tail").entropy_0 - _row(t, "heavy_tail").entropy_1 >= 0.1),
+    _collapse("heavy_tail_gate_polarises", "heavy_tail: watch-time polarisation > healthy",
+              lambda t: _row(t, "heavy_tail").polarization_1 > _row(t, "healthy").max_polarization),
+    _collapse("high_lr_polarised", "high_lr: polarised after training (mean >= 0.2)",
+              lambda t: _row(t, "high_lr").polarization >= 0.2),
+    _collapse("temperature_unpolarises", "temperature: polarisation <= 0.01 under gate_init and high_lr",
+              lambda t: max(_row(t, "gate_init", "temperature").max_polarization,
+                            _row(t, "high_lr", "temperature").max_polarization) <= 0.01),
+    _collapse("temperature_lowers_loss", "temperature: lowers test loss under gate_init",
+              lambda t: _row(t, "gate_init", "temperature").mean_test_loss < _row(t, "gate_init").mean_test_loss),
+    _collapse("log_transform_unpolarises", "log_transform: watch-time polarisation <= 0.01, entropy up >= 0.1",
+              lambda t: _row(t, "heavy_tail", "log_transform").polarization_1 <= 0.01
+              and _row(t, "heavy_tail", "log_transform").entropy_1 - _row(t, "heavy_tail").entropy_1 >= 0.1),
+    _collapse("log_transform_lowers_loss", "log_transform: lowers watch-time loss (log scale)",
+              lambda t: _row(t, "heavy_tail", "log_transform").loss_1 < _row(t, "heavy_tail").loss_1),
+    _collapse("dropout_balance_stay_polarised", "gate_dropout, balance_loss: gate_init stays polarised (>= 0.25)",
+              lambda t: min(_row(t, "gate_init", "gate_dropout").polarization,
+                            _row(t, "gate_init", "balance_loss").polarization) >= 0.25),
+]
 
 
 # ---- 07: mixed task types (one seed's five variants) -------------------------------------------
@@ -379,7 +319,7 @@ def _variants(unit: pd.DataFrame) -> dict[str, pd.Series]:
     rows = {f"{t}_{w}": r for (t, w), r in unit.set_index(["target", "weighting"]).iterrows()}
     need = {"raw_equal", "raw_hand", "log_equal", "log_hand", "log_uncertainty"}
     if not need <= set(rows):
-        raise ValueError(f"`unit` should hold the variants {sorted(need)}. Received {sorted(rows)}")
+        raise invalid("unit", f"a table of the variants {sorted(need)}", sorted(rows), received=f"variants {sorted(rows)}")
     return rows
 
 
@@ -432,7 +372,7 @@ _ARCH_NAMES = {"mmoe": "MMoE", "cgc": "CGC", "ple": "PLE", "stacked_mmoe": "stac
 
 
 def _positive_gains(unit: pd.DataFrame, arch: str) -> int:
-    from .training import mtl_gain
+    from ..training import mtl_gain
 
     unit = unit if "seed" in unit.columns else unit.assign(seed=0)
     g = mtl_gain(unit)
@@ -528,154 +468,3 @@ NB10 = [
 REGISTRY: list[Claim] = [*NB01, *LESSON_CLAIMS, *STORED_CLAIMS, *NB03, *NB06, *NB07, *NB08, *NB09, *NB10]
 
 
-# ---- evaluating and asserting ------------------------------------------------------------------
-
-
-def get(notebook: str, name: str) -> Claim:
-    """The registered claim ``notebook/name`` (``ValueError`` if there is none)."""
-    for c in REGISTRY:
-        if c.notebook == notebook and c.name == name:
-            return c
-    known = [f"{c.notebook}/{c.name}" for c in REGISTRY if c.notebook == notebook] or [f"{c.notebook}/{c.name}" for c
-                                                                                        in REGISTRY]
-    raise ValueError(f"`notebook/name` should be a registered claim. Received: `{notebook}/{name}`; known: {known}")
-
-
-def _seeds_of(unit: pd.DataFrame) -> set[int]:
-    seeds = unit["seed"] if "seed" in unit.columns else unit.index.get_level_values(0)
-    return {int(s) for s in pd.unique(seeds)}
-
-
-def _ranges(seeds: set[int]) -> str:
-    """``{1, 2, 3, 7}`` -> ``"seeds 1-3, 7"``."""
-    out: list[str] = []
-    run: list[int] = []
-    for s in sorted(seeds):
-        if run and s != run[-1] + 1:
-            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
-            run = []
-        run.append(s)
-    if run:
-        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
-    return "seeds " + ", ".join(out)
-
-
-def evaluate(claim: Claim, units: Units | None = None) -> dict[str, object]:
-    """Run ``claim`` on every unit of its stored evidence (or on ``units``).
-
-    Returns:
-        dict with ``notebook``, ``name``, ``held``, ``units``, ``seeds`` (how many the units
-        cover), ``checked_on`` (their seed ranges), ``stated`` (``"k/N"``), ``assertable`` (from
-        the stated rate), ``below`` (the rate here is below the stated one) and ``statement``.
-    """
-    units = claim.evidence() if units is None else units
-    results = [claim.holds(u) for _, u in units]
-    held, n = int(sum(results)), len(results)
-    seeds: set[int] = set().union(*(_seeds_of(u) for _, u in units)) if units else set()
-    k, of, _ = claim.rate
-    return {"notebook": claim.notebook, "name": claim.name, "held": held, "units": n, "seeds": len(seeds),
-            "checked_on": _ranges(seeds) if seeds else "-", "stated": f"{k}/{of}", "assertable": claim.assertable,
-            "below": n == 0 or held * of < k * n, "statement": claim.statement}
-
-
-def check(notebook: str, name: str, unit: pd.DataFrame) -> bool:
-    """Assert a registered claim on a notebook's own runs.
-
-    Raises ``ValueError`` for an unknown claim or one whose stated rate does not allow an
-    assertion (use :func:`report`), and ``AssertionError`` (with the statement) when the claim
-    fails on ``unit``. Returns ``True`` when it holds.
-    """
-    claim = get(notebook, name)
-    held, units, seeds = claim.rate
-    if not claim.assertable:
-        raise ValueError(f"claim {notebook}/{name} held on {held} of {units} checked units ({seeds} seeds): "
-                         "print it with claims.report(...), do not assert it")
-    if not claim.holds(unit):
-        raise AssertionError(f"claim {notebook}/{name} failed on this run: {claim.statement}")
-    return True
-
-
-def report(notebook: str, name: str, unit: pd.DataFrame | None = None) -> str:
-    """One line for a notebook to print: whether the claim holds on ``unit`` and its stated rate.
-
-    E.g. ``"ESMM beats MMoE on pCVR MAE: holds here; held on 11 of 20 other seeds (seeds 1-20)"``.
-    Without ``unit``, only the rate. Works for every claim, asserted or not.
-    """
-    claim = get(notebook, name)
-    held, units, seeds = claim.rate
-    covered = _ranges(set().union(*(_seeds_of(u) for _, u in claim.evidence())))
-    where = (f"{held} of {units} other seeds ({covered})" if units == seeds else
-             f"{held} of {units} sets of seeds ({covered}, {seeds} seeds)")
-    here = "" if unit is None else ("holds here; " if claim.holds(unit) else "does not hold here; ")
-    return f"{claim.statement}: {here}held on {where}"
-
-
-def table(notebook: str | None = None, fresh: dict[str, Units] | None = None) -> pd.DataFrame:
-    """:func:`evaluate` for every registered claim (of one notebook), as a DataFrame.
-
-    Args:
-        notebook: e.g. ``"07"``; ``None`` for all.
-        fresh: units per source key (fresh seeds) to use instead of the stored evidence.
-    """
-    chosen = [c for c in REGISTRY if notebook is None or c.notebook == notebook]
-    if not chosen:
-        raise ValueError(f"`notebook` should be one of {sorted({c.notebook for c in REGISTRY})}. "
-                         f"Received: `notebook={notebook!r}`")
-    fresh = fresh or {}
-    rows = []
-    for c in chosen:
-        row = evaluate(c, fresh.get(c.source) if c.source in fresh else None)
-        row["on"] = "fresh" if c.source in fresh else "stored"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _print(t: pd.DataFrame) -> None:
-    for _, r in t.iterrows():
-        flag = "assert" if r["assertable"] else "print "
-        status = "BELOW STATED RATE" if r["below"] else ""
-        held = f"holds on {r['held']} of {r['units']}"
-        print(f"{r['notebook']}/{r['name']:<34} {held:<18} stated {r['stated']:<6} {flag} {r['on']:<6} "
-              f"{r['checked_on']} {status}")
-    below = t[t["below"]]
-    print(f"\n{len(t)} claims, {int(t['assertable'].sum())} asserted, {len(t) - int(t['assertable'].sum())} printed; "
-          f"{len(below)} below the stated rate" + (": " + ", ".join(below["notebook"] + "/" + below["name"])
-                                                    if len(below) else ""))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m mmoe_lab claims [NN] [--seeds K] [--first S] [--save] [--from-csv]``; 1 if a claim falls
-    below its stated rate."""
-    ap = argparse.ArgumentParser(prog="python -m mmoe_lab claims",
-                                 description="Every registered claim with the rate at which it held; exits 1 when "
-                                             "one falls below its stated rate.")
-    ap.add_argument("notebook", nargs="?", help="only this notebook's claims (e.g. 07)")
-    ap.add_argument("--notebook", dest="notebook_opt", help=argparse.SUPPRESS)
-    ap.add_argument("--from-csv", action="store_true", help="re-evaluate the stored evidence (no training)")
-    ap.add_argument("--seeds", type=int, default=20, help="fresh seeds to run (default 20)")
-    ap.add_argument("--first", type=int, default=1000, help="first fresh seed (default 1000)")
-    ap.add_argument("--save", action="store_true", help="merge the fresh rows into data/claims/")
-    args = ap.parse_args(list(argv) if argv is not None else None)
-    notebook = args.notebook or args.notebook_opt
-    if notebook is not None and notebook.isdigit():
-        notebook = notebook.zfill(2)
-    if args.seeds < 1:
-        ap.error(f"`--seeds` should be at least 1. Received: `--seeds={args.seeds}`")
-    fresh: dict[str, Units] = {}
-    if not args.from_csv:
-        import mmoe_lab
-
-        from .checks import collect, seed_units
-
-        mmoe_lab.setup_notebook(style=False)
-        sources = sorted({c.source for c in REGISTRY if c.source and (notebook is None or c.notebook == notebook)})
-        seeds = list(range(args.first, args.first + args.seeds))
-        for key in sources:
-            fresh[key] = seed_units(collect(key, seeds, save=args.save))
-    t = table(notebook, fresh)
-    _print(t)
-    return 1 if t["below"].any() else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -32,11 +32,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .io import atomic_write_text
+from .._validate import check_int, invalid
+from ..io import atomic_write_text, data_dir
+from ..paper import ARCHITECTURES
 
 __all__ = ["OUT", "append_csv", "paper_table", "summarize", "combine", "teaching_run", "main"]
 
-OUT = Path(__file__).resolve().parent.parent / "data" / "calibration"
+OUT = data_dir() / "calibration"
 
 
 def append_csv(path: Path, df: pd.DataFrame) -> None:
@@ -50,13 +52,12 @@ def append_csv(path: Path, df: pd.DataFrame) -> None:
 
 def paper_table(n_seeds: int = 20, n_samples: int = 10_000, preset: str = "paper") -> pd.DataFrame:
     """Per p of Fig. 2: median sample r over seeds ``0 .. n_seeds - 1``, its quantiles, the population r."""
-    from .plots import PAPER_FIG2
-    from .synthetic import make_correlated_tasks, population_label_correlation
+    from ..paper import FIG2
+    from ..synthetic import make_correlated_tasks, population_label_correlation
 
-    if n_seeds < 1:
-        raise ValueError(f"`n_seeds` should be at least 1. Received: `n_seeds={n_seeds}`")
+    check_int("n_seeds", n_seeds)
     rows = []
-    for p, fig in PAPER_FIG2.items():
+    for p, fig in FIG2.items():
         rs = [np.corrcoef(make_correlated_tasks(n_samples, 100, p, preset=preset, random_state=s)[1].T)[0, 1]
               for s in range(n_seeds)]
         pop = population_label_correlation(p, preset=preset, n_draws=200, random_state=0)["median"]
@@ -70,7 +71,7 @@ def paper_table(n_seeds: int = 20, n_samples: int = 10_000, preset: str = "paper
 def summarize(runs: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any]:
     """One search row from per-seed runs: win counts, mean MSEs, seconds per model."""
     wide = runs.pivot(index="seed", columns="arch", values="test_mse")
-    for arch in ("shared_bottom", "omoe", "mmoe"):
+    for arch in ARCHITECTURES:
         if arch not in wide:
             wide[arch] = np.nan
     seeds = sorted(runs.seed.unique())
@@ -97,7 +98,7 @@ def combine(tags: Sequence[str], new_tag: str, note: str = "") -> dict[str, Any]
     search = pd.read_csv(OUT / "teaching_search.csv")
     missing = sorted(set(tags) - set(search.tag))
     if missing:
-        raise ValueError(f"`tags` should be tags of teaching_search.csv. Received unknown tags {missing}")
+        raise invalid("tags", "tags of teaching_search.csv", list(tags), received=f"unknown tags {missing}")
     first = search[search.tag == tags[0]].iloc[-1]
     part = runs[runs.tag.isin(tags)].drop(columns="tag")
     summary = summarize(part, {**first.to_dict(), "tag": new_tag, "note": note})
@@ -109,8 +110,8 @@ def combine(tags: Sequence[str], new_tag: str, note: str = "") -> dict[str, Any]
 
 def teaching_run(args: argparse.Namespace) -> pd.DataFrame:
     """Train the three architectures on each seed of one configuration; append the rows (unless ``dry``)."""
-    from .experiments import live_splits, train_and_evaluate
-    from .synthetic import PRESETS
+    from ..experiments import live_splits, train_and_evaluate
+    from ..synthetic import PRESETS
 
     constants = json.loads(args.constants) if args.constants else {}
     train_kw = json.loads(args.train) if args.train else {}
@@ -170,10 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.cmd == "combine":
         combine(args.tags, args.tag, args.note)
     else:
-        import mmoe_lab
-        from mmoe_lab.experiments import LIVE_BUDGET
+        from ..backend import quiet_import_tensorflow
+        from ..experiments import LIVE_BUDGET
 
-        mmoe_lab.quiet_import_tensorflow()
+        quiet_import_tensorflow()
         args.n_train = args.n_train or LIVE_BUDGET["n_train"]
         args.n_test = args.n_test or LIVE_BUDGET["n_test"]
         teaching_run(args)

@@ -1,6 +1,6 @@
 """Benchmark: the fused MMoE layer against a per-expert-loop MMoE written the classic way.
 
-Run it with ``python -m mmoe_lab.bench`` (or ``make bench``). Both models have the same
+Run it with ``python -m mmoe_lab.tools.bench`` (or ``make bench``). Both models have the same
 configuration (``d=100``, ``E=8`` experts of ``U=16`` units, ``T=2`` tasks, towers of 8 units),
 the same data and the same optimiser; only the mixture layer differs:
 
@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ._setup import quiet_import_keras
+from ..backend import quiet_import_keras
 
 quiet_import_keras()
 
@@ -33,8 +33,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from keras import ops  # noqa: E402
 
-from .backend import set_random_seed  # noqa: E402
-from .layers import MMoE  # noqa: E402
+from .._validate import check_choice  # noqa: E402
+from ..backend import set_random_seed  # noqa: E402
+from ..layers import MMoE  # noqa: E402
 
 __all__ = ["LoopMMoE", "build_bench_model", "time_fit", "run_bench", "format_report", "main"]
 
@@ -80,8 +81,7 @@ def build_bench_model(layer: str, input_dim: int = 100, num_experts: int = 8, ex
 
     Input ``(batch, input_dim)``; outputs ``{"task_<t>": (batch, 1)}``.
     """
-    if layer not in LAYERS:
-        raise ValueError(f"`layer` should be one of {LAYERS}. Received: layer={layer!r}")
+    check_choice("layer", layer, LAYERS)
     inputs = keras.Input((input_dim,), name="features")
     if layer == "fused":
         mix = MMoE(num_experts, expert_units, num_tasks, name="mmoe")

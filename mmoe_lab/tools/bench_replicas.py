@@ -1,6 +1,6 @@
 """Benchmark: R replicas in one training step against R sequential ``model.fit`` runs.
 
-Run it with ``python -m mmoe_lab.bench_replicas [--replicas 100] [--steps 200] [--sequential 2]``.
+Run it with ``python -m mmoe_lab.tools.bench_replicas [--replicas 100] [--steps 200] [--sequential 2]``.
 
 For each architecture both sides train the same budget per run (10k samples, batch 256,
 ``steps`` Adam steps, same learning rate):
@@ -24,17 +24,18 @@ import os
 import time
 from typing import Any
 
-from ._setup import quiet_import_keras
+from ..backend import quiet_import_keras
 
 quiet_import_keras()
 
 import keras  # noqa: E402
 
-from .backend import set_random_seed  # noqa: E402
-from .experiments import label_dict  # noqa: E402
-from .models import build_model  # noqa: E402
-from .replicas import ReplicaConfig, step_flops, train_replicas  # noqa: E402
-from .synthetic import make_task_splits  # noqa: E402
+from ..backend import set_random_seed  # noqa: E402
+from ..experiments import label_dict  # noqa: E402
+from ..models import build_model  # noqa: E402
+from ..paper import ARCHITECTURES  # noqa: E402
+from ..replicas import ReplicaConfig, step_flops, train_replicas  # noqa: E402
+from ..synthetic import make_task_splits  # noqa: E402
 
 __all__ = ["matmul_peak", "time_sequential", "time_replicated", "run_bench", "main"]
 
@@ -45,7 +46,7 @@ def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
     import numpy as np
     from keras import ops
 
-    from .backend import compiled
+    from ..backend import compiled
 
     rng = np.random.default_rng(0)
     a = ops.convert_to_tensor(rng.standard_normal((n, n)).astype("float32"))
@@ -91,7 +92,7 @@ def time_replicated(arch: str, replicas: int, steps: int, lr: float) -> tuple[fl
 def run_bench(replicas: int = 100, steps: int = 200, sequential: int = 2, lr: float = 1e-2) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     peak_before = matmul_peak()
-    for arch in ("shared_bottom", "omoe", "mmoe"):
+    for arch in ARCHITECTURES:
         seq = time_sequential(arch, list(range(sequential)), steps, lr)
         total, steady = time_replicated(arch, replicas, steps, lr)
         flops = step_flops(ReplicaConfig(arch), 256) * replicas * steps

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._validate import invalid
+from ..io import atomic_write_text, data_dir
+
 __all__ = ["time_notebook", "time_notebooks", "main"]
 
 
@@ -39,7 +42,7 @@ def time_notebook(path: str | os.PathLike, timeout: int = 600) -> dict[str, obje
 
     path = Path(path)
     if not path.is_file() or path.suffix != ".ipynb":
-        raise ValueError(f"expected a path to an .ipynb file. Received: {str(path)!r}")
+        raise invalid("path", "the path of an existing .ipynb file", str(path))
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
@@ -77,18 +80,18 @@ def time_notebooks(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mmoe_lab timings [NOTEBOOK ...] [--out CSV]``; 1 if a notebook failed."""
     ap = argparse.ArgumentParser(prog="python -m mmoe_lab timings",
                                  description="Execute every notebook in a fresh kernel and record its runtime.")
     ap.add_argument("notebooks", nargs="*", help="notebooks to time (default: notebooks/*.ipynb)")
-    ap.add_argument("--out", default="data/timings.csv", help="CSV to write (default: data/timings.csv)")
+    ap.add_argument("--out", help="CSV to write (default: data/timings.csv)")
     args = ap.parse_args(list(argv) if argv is not None else None)
-    paths = args.notebooks or sorted(str(p) for p in Path("notebooks").glob("[0-9]*.ipynb"))
+    args.out = args.out or data_dir() / "timings.csv"
+    paths = args.notebooks or sorted(str(p) for p in (data_dir().parent / "notebooks").glob("[0-9]*.ipynb"))
     if not paths:
         print("no notebooks found: run from the repository root or name them", file=sys.stderr)
         return 2
     table = time_notebooks(paths)
-    from .io import atomic_write_text
-
     atomic_write_text(args.out, table.to_csv(index=False))
     print(f"wrote {args.out}; slowest: {table.loc[table['wall_s'].idxmax(), 'notebook']} "
           f"({table['wall_s'].max():.1f} s)")

@@ -52,21 +52,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._validate import invalid
+from ..claims import lesson_wide
+from ..io import atomic_write_text, data_dir
+from ..paper import ARCHITECTURES
 from .calibrate import append_csv
-from .io import atomic_write_text
 
-__all__ = ["CONFIGS", "BY_TAG", "CHOSEN", "live_comparison", "wide", "bars", "block_means", "run_config",
+__all__ = ["CONFIGS", "BY_TAG", "CHOSEN", "live_comparison", "bars", "block_means", "run_config",
            "block_pass_rates", "bootstrap_table", "search_main", "check_main", "main"]
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "data" / "calibration"
+OUT = data_dir() / "calibration"
 SEARCH_CSV = OUT / "correlation_search.csv"
 RUNS_CSV = OUT / "correlation_search_runs.csv"
 CHECK_CSV = OUT / "correlation_lesson_check.csv"
 
 SEARCH_SEEDS = tuple(range(100, 132))  # the first 10 configurations used 100-115 only
 BLOCK = 8
-ARCHS = ("shared_bottom", "omoe", "mmoe")
 LOW, HIGH = 0.5, 1.0
 BUDGET_S = 45.0
 
@@ -80,7 +81,7 @@ def config(tag: str, note: str = "", *, steps: int = 2000, batch_size: int = 256
     samples: an epoch is ``n_train // batch_size`` steps, one curve point per epoch).
     """
     if steps % epochs:
-        raise ValueError(f"`steps` should be a multiple of `epochs`. Received: `steps={steps}`, `epochs={epochs}` ({tag})")
+        raise invalid("steps", f"a multiple of `epochs={epochs}` ({tag})", steps)
     budget = {"n_train": steps // epochs * batch_size, "n_test": n_test, "epochs": epochs,
               "batch_size": batch_size, "learning_rate": learning_rate, "fresh_samples": True,
               "lr_schedule": lr_schedule}
@@ -176,7 +177,7 @@ CONFIGS: list[dict[str, Any]] = [
 
 BY_TAG = {c["tag"]: c for c in CONFIGS}
 if len(BY_TAG) != len(CONFIGS):
-    raise ValueError("`CONFIGS` should have unique tags")
+    raise invalid("CONFIGS", "configurations with unique tags", sorted(BY_TAG))
 
 
 def live_comparison(cfg: dict[str, Any], seeds: list[int]) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -185,12 +186,12 @@ def live_comparison(cfg: dict[str, Any], seeds: list[int]) -> tuple[pd.DataFrame
     Returns per-seed rows ``arch, correlation, seed, test_loss, task_0, task_1, jsd`` and the
     call's timing.
     """
-    from .experiments import compare_over_seeds, gate_divergences
+    from ..experiments import compare_over_seeds, gate_divergences
 
     load0 = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
     # the "teaching" setup: the preset's constants and the kit's default sizes, then the config's
-    out = compare_over_seeds(ARCHS, cfg["ps"], seeds, setup="teaching", model_kwargs=cfg["model"],
+    out = compare_over_seeds(ARCHITECTURES, cfg["ps"], seeds, setup="teaching", model_kwargs=cfg["model"],
                              generator_kwargs=cfg["generator"], **cfg["budget"])
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     d = out["configs"]["mmoe"].input_dim
@@ -200,30 +201,6 @@ def live_comparison(cfg: dict[str, Any], seeds: list[int]) -> tuple[pd.DataFrame
     runs["jsd"] = [jsd.get((s, p), np.nan) if a == "mmoe" else np.nan
                    for a, p, s in zip(runs["arch"], runs["correlation"], runs["seed"], strict=True)]
     return runs, {"wall": wall, "cpu": cpu, "load_start": load0, "load_end": os.getloadavg()[0]}
-
-
-def wide(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per seed: ``<arch>_<p>`` test MSE and ``jsd_<p>`` (MMoE's gate divergence, if present).
-
-    ``p`` is written with ``:g`` (``omoe_0.5``, ``omoe_1``).
-
-    Args:
-        runs: one row per (arch, correlation, seed) with ``test_loss`` (and ``jsd`` for MMoE),
-            as ``compare_over_seeds(...)["runs"]`` (plus a ``jsd`` column) or the check file.
-
-    Returns:
-        one row per seed, one column per (arch, p) and per p of ``jsd``.
-    """
-    need = {"arch", "correlation", "seed", "test_loss"}
-    if not need <= set(runs.columns):
-        raise ValueError(f"`runs` should have columns {sorted(need)}. Received {list(runs.columns)}")
-    loss = runs.pivot_table(index="seed", columns=["arch", "correlation"], values="test_loss")
-    loss.columns = [f"{a}_{p:g}" for a, p in loss.columns]
-    if "jsd" in runs and runs["jsd"].notna().any():
-        j = runs[runs["arch"] == "mmoe"].pivot_table(index="seed", columns="correlation", values="jsd")
-        j.columns = [f"jsd_{p:g}" for p in j.columns]
-        loss = loss.join(j)
-    return loss
 
 
 def bars(w: pd.DataFrame) -> pd.DataFrame:
@@ -242,14 +219,14 @@ def bars(w: pd.DataFrame) -> pd.DataFrame:
 
 def block_means(runs: pd.DataFrame, block: int = BLOCK) -> pd.DataFrame:
     """``wide`` of each block's 8-seed means (blocks of consecutive seeds), indexed by first seed."""
-    w = wide(runs)
+    w = lesson_wide(runs)
     first = (w.index - w.index.min()) // block * block + w.index.min()
     return w.groupby(first).mean()
 
 
 def summarize(cfg: dict[str, Any], runs: pd.DataFrame, timings: list[dict[str, float]]) -> dict[str, Any]:
     """One search row: the configuration, the counts per bar (seeds and blocks), mean MSEs, timing."""
-    w = wide(runs)
+    w = lesson_wide(runs)
     per_seed, per_block = bars(w), bars(block_means(runs))
     means = w.mean()
     row: dict[str, Any] = {
@@ -264,7 +241,7 @@ def summarize(cfg: dict[str, Any], runs: pd.DataFrame, timings: list[dict[str, f
     for bar in "abcd":
         row[f"{bar}_seeds"] = int(per_seed[bar].sum())
         row[f"{bar}_blocks"] = int(per_block[bar].sum())
-    for a in ARCHS:
+    for a in ARCHITECTURES:
         for p in cfg["ps"]:
             row[f"mse_{a}_{p}"] = round(float(means[f"{a}_{p:g}"]), 4)
     for p in cfg["ps"]:
@@ -326,7 +303,7 @@ def block_pass_rates(runs: pd.DataFrame, draws: int = 4000, seed: int = 0) -> di
     bootstraps 8-seed blocks from all its seeds. ``P5_abc`` = (q_a · q_b · q_c)^5 estimates the
     chance that (a), (b) and (c) all pass on 5 of 5 blocks.
     """
-    w = wide(runs)
+    w = lesson_wide(runs)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(w), (draws, BLOCK))
     arr = w.to_numpy()[idx].mean(axis=1)  # (draws, columns): block means
@@ -387,11 +364,11 @@ def search_main(argv: Sequence[str]) -> int:
         ap.error(f"`--only` should name tags of CONFIGS. Received unknown tags {sorted(unknown)}")
     todo = [c for c in CONFIGS if (args.only is None or c["tag"] in args.only) and c["tag"] not in done]
     if not todo:
-        print("nothing to do: every configuration is in", SEARCH_CSV.relative_to(ROOT))
+        print("nothing to do: every configuration is in", SEARCH_CSV.relative_to(data_dir().parent))
         return 0
-    import mmoe_lab
+    from ..backend import prepare
 
-    mmoe_lab.setup_notebook(style=False)
+    prepare()
     for cfg in todo:
         print(f"{cfg['tag']}: {cfg['note']}", flush=True)
         row = run_config(cfg, tuple(range(args.seeds[0], args.seeds[0] + args.seeds[1])), write=not args.dry)
@@ -414,10 +391,10 @@ def check_main(argv: Sequence[str]) -> int:
         print(f"seeds {seeds[0]}-{seeds[-1]} overlap the search seeds {SEARCH_SEEDS[0]}-{SEARCH_SEEDS[-1]}; "
               "choose others", file=sys.stderr)
         return 2
-    import mmoe_lab
+    from ..backend import prepare
 
-    mmoe_lab.setup_notebook(style=False)
-    from . import experiments
+    prepare()
+    from .. import experiments
 
     if args.config == CHOSEN:  # the chosen configuration is the package's default: they must agree
         lesson = {"generator": experiments.LESSON_GENERATOR, "model": experiments.LESSON_MODEL,
@@ -446,7 +423,7 @@ def check_main(argv: Sequence[str]) -> int:
         new = pd.concat(parts, ignore_index=True).assign(config=cfg["tag"])
         atomic_write_text(args.out, pd.concat([earlier, new], ignore_index=True).to_csv(index=False))
     runs = pd.concat(parts, ignore_index=True)
-    w = wide(runs)
+    w = lesson_wide(runs)
     per_seed, per_block = bars(w), bars(block_means(runs))
     n, nb = len(per_seed), len(per_block)
     print("\nblock means:")

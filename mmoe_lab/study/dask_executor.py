@@ -1,7 +1,7 @@
 """Run the resumable study (:mod:`mmoe_lab.study`) as Dask tasks, on a local or an existing cluster.
 
 ``python -m mmoe_lab reproduce --executor dask [--scheduler tcp://HOST:8786] [--workers N]``
-submits every pending unit as one task. Each task calls :func:`mmoe_lab.study.run_unit`, the
+submits every pending unit as one task. Each task calls :func:`mmoe_lab.study.run.run_unit`, the
 function the in-process executor calls, so a worker writes exactly the part file the serial
 run would (``<out>/parts/<unit>.csv``, atomically, under the same per-unit claim). The client
 only watches the tasks finish (a tqdm bar over units), records their wall times and merges the
@@ -37,7 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .study import Study, _finish_session, _start_session, _write_provenance, run_unit
+from .._validate import check_int, invalid
+from .grid import Study
+from .run import finish_session, run_unit, start_session
+from .store import write_provenance
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -56,9 +59,7 @@ def _check_workers(workers: int | None) -> int:
     """``workers`` as a positive int (``None``: one per CPU core); ``ValueError`` otherwise."""
     if workers is None:
         return os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"`workers` should be an integer >= 1. Received: workers={workers!r}")
-    return workers
+    return check_int("workers", workers)
 
 
 def connect(address: str, *, timeout: float = CONNECT_TIMEOUT_SECONDS,
@@ -75,8 +76,8 @@ def connect(address: str, *, timeout: float = CONNECT_TIMEOUT_SECONDS,
     try:
         client = Client(address, timeout=timeout)
     except ValueError as exc:
-        raise ValueError(f"--scheduler {address!r} is not a Dask scheduler address ({exc}); "
-                         "expected e.g. tcp://HOST:8786") from None
+        raise invalid("--scheduler", f"a Dask scheduler address such as tcp://HOST:8786 ({exc}); "
+                      "this is not a Dask scheduler address", address) from None
     except OSError as exc:
         raise ConnectionError(
             f"could not reach a Dask scheduler at {address} within {timeout:g} s ({exc}). Start one with "
@@ -104,7 +105,7 @@ def local_client(workers: int | None = None) -> Client:
 
 def _prepare_worker(backend: str | None) -> None:
     """Give this worker process the client's Keras backend before Keras loads, then switch on
-    determinism as :func:`mmoe_lab.study.run_study` does (:func:`mmoe_lab.backend.enable_determinism`).
+    determinism as :func:`mmoe_lab.study.run.run_study` does (:func:`mmoe_lab.backend.enable_determinism`).
 
     Args:
         backend: the client's ``KERAS_BACKEND`` (``None``: unset there, so unset here too and
@@ -123,13 +124,13 @@ def _prepare_worker(backend: str | None) -> None:
             if loaded != backend:
                 raise RuntimeError(f"this Dask worker already runs Keras on {loaded!r} but the study's client uses "
                                    f"KERAS_BACKEND={backend!r}; restart the worker with KERAS_BACKEND={backend}")
-    from .backend import enable_determinism
+    from ..backend import enable_determinism
 
     enable_determinism()
 
 
 def run_unit_on_worker(study: Study, unit: dict[str, Any], backend: str | None) -> tuple[float | None, str]:
-    """The Dask task: :func:`mmoe_lab.study.run_unit` in a worker set up like the client.
+    """The Dask task: :func:`mmoe_lab.study.run.run_unit` in a worker set up like the client.
 
     Args:
         study: the grid, with ``out`` absolute (workers do not share the client's directory).
@@ -174,10 +175,9 @@ def run_study_dask(study: Study, *, client: Client | None = None, scheduler: str
     if workers is not None:
         _check_workers(workers)
         if client is not None or scheduler is not None:
-            raise ValueError("`workers` sizes a local cluster; it cannot be combined with `client` or `scheduler`. "
-                             f"Received: workers={workers!r}")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"`retries` should be an integer >= 0. Received: retries={retries!r}")
+            raise invalid("workers", "None when `client` or `scheduler` is given: it sizes a local cluster, "
+                          "it cannot be combined with them", workers)
+    check_int("retries", retries, 0)
     if client is not None:
         return _run_on(client, study, progress=progress, command=command, max_units=max_units, retries=retries)
     own = connect(scheduler) if scheduler is not None else local_client(workers)
@@ -193,7 +193,7 @@ def _run_on(client: Client, study: Study, *, progress: bool, command: Sequence[s
     from distributed import as_completed
     from tqdm.auto import tqdm
 
-    command, todo, session_start, times = _start_session(study, command, max_units)
+    command, todo, session_start, times = start_session(study, command, max_units)
     spec = replace(study, out=study.out.resolve(), units=[])  # what a task needs, with an absolute path
     backend = os.environ.get("KERAS_BACKEND")
     session = uuid.uuid4().hex[:8]
@@ -216,11 +216,11 @@ def _run_on(client: Client, study: Study, *, progress: bool, command: Sequence[s
                 else:
                     times[unit["key"]] = seconds
                     per_worker[worker] += 1
-                    _write_provenance(study, command, times, "running")
+                    write_provenance(study, command, times, "running")
             bar.update(1)
     executor = {"name": "dask", "scheduler": client.scheduler.address, "workers": len(client.nthreads()),
                 "units_per_worker": dict(per_worker), "units_skipped": skipped, "units_failed": len(failed)}
-    merged = _finish_session(study, command, times, session_start, len(todo), executor)
+    merged = finish_session(study, command, times, session_start, len(todo), executor)
     if failed:
         key, first = failed[0]
         raise RuntimeError(f"{len(failed)} of {len(todo)} units failed on the cluster (first: {key}: {first!r}); "

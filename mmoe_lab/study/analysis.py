@@ -1,6 +1,6 @@
-"""Reading the study's results (:mod:`mmoe_lab.study` writes them): tables, curves, gaps.
+"""Reading the study's results (:mod:`mmoe_lab.study.run` writes them): tables, curves, gaps.
 
-Every function takes the tidy table of :func:`mmoe_lab.study.load_results` (one row per run
+Every function takes the tidy table of :func:`mmoe_lab.study.store.load_results` (one row per run
 and task) or a table derived from it here, and returns a pandas DataFrame (or dict) for the
 notebooks' plots and claims (:mod:`mmoe_lab.plots`, :mod:`mmoe_lab.widgets`,
 :mod:`mmoe_lab.claims`):
@@ -21,12 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import paper as _paper
-from ._validate import check_int
-from .study import MODELS
+from .._validate import check_columns, check_int
+from ..paper import ARCHITECTURES
 
 __all__ = [
-    "INDEPENDENT_DATASIZE",
     "parse_curve",
     "run_table",
     "ordering_counts",
@@ -37,9 +35,6 @@ __all__ = [
     "relative_gaps",
     "gaps_by_correlation",
 ]
-
-#: Moved to :data:`mmoe_lab.paper.INDEPENDENT_DATASIZE` (reference numbers live there); kept under this name.
-INDEPENDENT_DATASIZE = _paper.INDEPENDENT_DATASIZE
 
 
 def parse_curve(text: str) -> np.ndarray:
@@ -62,7 +57,7 @@ def ordering_counts(df: pd.DataFrame, metric: str = "final_test_loss") -> pd.Dat
     paper's ordering holds (``MMoE < SB``; full ``MMoE < OMoE < SB``), out of ``N`` seeds that
     have all three models. A study of fewer models (e.g. ``--models shared_bottom``) gets the
     means of the models it has, ``N`` = its seeds and no counts (NaN)."""
-    wide = run_table(df, metric).reindex(columns=list(MODELS))
+    wide = run_table(df, metric).reindex(columns=list(ARCHITECTURES))
     complete = wide.notna().all(axis=1)
     wide = wide[complete] if complete.any() else wide
     rows = []
@@ -125,12 +120,12 @@ def seed_set_means(per_run: pd.DataFrame, size: int) -> pd.DataFrame:
 
 def paper_comparison(df: pd.DataFrame, preset: str, n_train: str = "10000") -> pd.DataFrame:
     """Our mean and median final test loss per (p, model) beside the paper's Fig. 4 read-off (columns ``p``, ``arch``, ...)."""
-    from .paper import FIG4 as PAPER_FIG4
+    from ..paper import FIG4 as PAPER_FIG4
 
     wide = run_table(df).xs((preset, n_train), level=["preset", "n_train"])
     rows = []
     for p, g in wide.groupby(level="correlation"):
-        for model in MODELS:
+        for model in ARCHITECTURES:
             if model not in g:
                 continue
             rows.append({"p": p, "arch": model, "runs": int(g[model].notna().sum()),
@@ -173,10 +168,8 @@ def gaps_by_correlation(per_run: pd.DataFrame, block: int = 8, band: tuple[float
         blocks), ``seeds`` and ``blocks``.
     """
     block = check_int("block", block)
-    missing = set(MODELS) - set(per_run.columns)
-    if missing:
-        raise ValueError(f"`per_run` should have columns {list(MODELS)}. Missing: {sorted(missing)}")
-    df = per_run[list(MODELS)].dropna()
+    check_columns("per_run", per_run, ARCHITECTURES)
+    df = per_run[list(ARCHITECTURES)].dropna()
     extra = [n for n in df.index.names if n not in ("correlation", "seed")]
     if extra:
         df = df.droplevel(extra)

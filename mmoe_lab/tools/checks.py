@@ -1,4 +1,6 @@
-"""Fresh evidence for the claims registry: the notebooks' own calls, rerun on other seeds.
+"""Fresh evidence for the claims registry (:mod:`mmoe_lab.claims`): the notebooks' own calls,
+rerun on other seeds; and ``python -m mmoe_lab claims`` (``make claims``), which evaluates every
+claim on that evidence.
 
 Each *source* reruns, for one seed, exactly what a notebook runs live on its committed seed
 (seed 0) and returns the rows its claims are evaluated on, one row per (seed, claim input):
@@ -22,11 +24,12 @@ notebook   call per seed                                           stored as
 
 :func:`collect` runs a source over seeds and (optionally) merges the rows into its CSV seed by
 seed, so an interrupted run keeps what it finished. ``python -m mmoe_lab claims NN --seeds K``
-(:mod:`mmoe_lab.claims`) is the command that uses it.
+(:func:`main`) is the command that uses it.
 """
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import os
 import sys
@@ -41,11 +44,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .io import atomic_write_text
+from .. import claims
+from .._validate import check_choice, invalid
+from ..claims import Units, read_rows, seed_units
+from ..io import atomic_write_text, data_dir
 
-__all__ = ["CLAIMS_DIR", "Source", "SOURCES", "collect", "read_rows"]
-
-CLAIMS_DIR = Path(__file__).resolve().parent.parent / "data" / "claims"
+__all__ = ["Source", "SOURCES", "collect", "main"]
 
 
 @dataclass(frozen=True)
@@ -65,21 +69,21 @@ class Source:
     @property
     def path(self) -> Path:
         """The stored CSV."""
-        return CLAIMS_DIR / f"{self.key}.csv"
+        return data_dir() / "claims" / f"{self.key}.csv"
 
 
 def _fig2(seed: int) -> pd.DataFrame:
-    from .plots import PAPER_FIG2
-    from .synthetic import population_label_correlation
+    from ..paper import FIG2
+    from ..synthetic import population_label_correlation
 
     return pd.DataFrame([
         {"seed": seed, "preset": preset, "p": p, "fig2": r,
          "median": population_label_correlation(p, preset=preset, n_draws=100, random_state=seed)["median"]}
-        for preset in ("paper", "teaching") for p, r in PAPER_FIG2.items()])
+        for preset in ("paper", "teaching") for p, r in FIG2.items()])
 
 
 def _guided(seed: int) -> pd.DataFrame:
-    from .experiments import live_splits, train_and_evaluate
+    from ..experiments import live_splits, train_and_evaluate
 
     data = live_splits(0.5, seed)
     return pd.DataFrame([{"seed": seed, "arch": arch, "correlation": 0.5,
@@ -88,32 +92,32 @@ def _guided(seed: int) -> pd.DataFrame:
 
 
 def _remedies(seed: int) -> pd.DataFrame:
-    from . import collapse
+    from .. import collapse
 
     return collapse.remedy_table(collapse.TABLE_PLAN, seeds=[seed]).round(5)
 
 
 def _video(seed: int) -> pd.DataFrame:
-    from .training import compare_video_variants
+    from ..training import compare_video_variants
 
     return compare_video_variants(seed)
 
 
 def _extraction(seed: int) -> pd.DataFrame:
-    from .training import compare_with_single_task
+    from ..training import compare_with_single_task
 
     return compare_with_single_task(seed)
 
 
 def _funnel(seed: int) -> pd.DataFrame:
-    from .training import compare_funnel_models
+    from ..training import compare_funnel_models
 
     return compare_funnel_models(seed)
 
 
 def _selection(seed: int) -> pd.DataFrame:
-    from .scenarios import make_funnel_splits
-    from .training import FUNNEL_BUDGET
+    from ..scenarios import make_funnel_splits
+    from ..training import FUNNEL_BUDGET
 
     b = FUNNEL_BUDGET
     y = make_funnel_splits(b["n_train"], b["n_test"], b["n_features"], b["correlation"], ctr=b["ctr"],
@@ -125,13 +129,13 @@ def _selection(seed: int) -> pd.DataFrame:
 
 @cache
 def _census() -> Any:
-    from .datasets import load_census_income
+    from ..datasets import load_census_income
 
     return load_census_income()
 
 
 def _census_seed(seed: int) -> pd.DataFrame:
-    from .census_models import train_census_models
+    from ..census_models import train_census_models
 
     census = _census()
     t = train_census_models(census.train, census.test, n_train=20_000, epochs=4, batch_size=512, seed=seed)
@@ -152,19 +156,6 @@ SOURCES: dict[str, Source] = {s.key: s for s in (
 )}
 
 
-def read_rows(key: str) -> pd.DataFrame:
-    """The stored rows of source ``key`` (``FileNotFoundError`` naming the command if missing)."""
-    if key not in SOURCES:
-        raise ValueError(f"`key` should be one of {sorted(SOURCES)}. Received: `key={key!r}`")
-    path = SOURCES[key].path
-    if not path.is_file():
-        first = max(SOURCES[key].committed) + 1
-        raise FileNotFoundError(f"{path} is missing: run `python -m mmoe_lab claims {key[:2]} --first {first} "
-                                "--seeds 20 --save`")
-    rows = pd.read_csv(path)
-    return rows.astype({"seed": int})
-
-
 def _merge(path: Path, key: str, seed: int, rows: pd.DataFrame) -> None:
     """Replace ``seed``'s rows in ``path`` by ``rows``, atomically and under a file lock."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -183,13 +174,11 @@ def collect(key: str, seeds: Sequence[int], *, save: bool = False, log: Any = sy
     Raises:
         ValueError: an unknown ``key``, or ``seeds`` that include the notebook's committed ones.
     """
-    if key not in SOURCES:
-        raise ValueError(f"`key` should be one of {sorted(SOURCES)}. Received: `key={key!r}`")
-    src = SOURCES[key]
+    src = SOURCES[check_choice("key", key, sorted(SOURCES))]
     clash = sorted(set(seeds) & set(src.committed))
     if clash:
-        raise ValueError(f"`seeds` should not include the notebook's own seeds {list(src.committed)}. "
-                         f"Received: `seeds` with {clash}")
+        raise invalid("seeds", f"seeds other than the notebook's own {list(src.committed)}", list(seeds),
+                      received=f"`seeds` with {clash}")
     parts = []
     for seed in seeds:
         t0 = time.perf_counter()
@@ -201,17 +190,58 @@ def collect(key: str, seeds: Sequence[int], *, save: bool = False, log: Any = sy
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def seed_units(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """One unit per seed: ``[("seed 1", rows of seed 1), ...]``."""
-    return [(f"seed {int(s)}", g) for s, g in rows.groupby("seed")]
+def _print(t: pd.DataFrame) -> None:
+    for _, r in t.iterrows():
+        flag = "assert" if r["assertable"] else "print "
+        status = "BELOW STATED RATE" if r["below"] else ""
+        held = f"holds on {r['held']} of {r['units']}"
+        print(f"{r['notebook']}/{r['name']:<34} {held:<18} stated {r['stated']:<6} {flag} {r['on']:<6} "
+              f"{r['checked_on']} {status}")
+    below = t[t["below"]]
+    print(f"\n{len(t)} claims, {int(t['assertable'].sum())} asserted, {len(t) - int(t['assertable'].sum())} printed; "
+          f"{len(below)} below the stated rate" + (": " + ", ".join(below["notebook"] + "/" + below["name"])
+                                                    if len(below) else ""))
+
+
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mmoe_lab claims [NN] [--seeds K] [--first S] [--save] [--from-csv]``; 1 if a claim falls
+    below its stated rate."""
+    ap = argparse.ArgumentParser(prog="python -m mmoe_lab claims",
+                                 description="Every registered claim with the rate at which it held; exits 1 when "
+                                             "one falls below its stated rate.")
+    ap.add_argument("notebook", nargs="?", help="only this notebook's claims (e.g. 07)")
+    ap.add_argument("--from-csv", action="store_true", help="re-evaluate the stored evidence (no training)")
+    ap.add_argument("--seeds", type=int, default=20, help="fresh seeds to run (default 20)")
+    ap.add_argument("--first", type=int, default=1000, help="first fresh seed (default 1000)")
+    ap.add_argument("--save", action="store_true", help="merge the fresh rows into data/claims/")
+    args = ap.parse_args(list(argv) if argv is not None else None)
+    notebook = args.notebook
+    if notebook is not None and notebook.isdigit():
+        notebook = notebook.zfill(2)
+    if args.seeds < 1:
+        ap.error(str(invalid("--seeds", "a positive integer", args.seeds)))
+    fresh: dict[str, Units] = {}
+    if not args.from_csv:
+        from ..backend import prepare
+
+        prepare()
+        sources = sorted({c.source for c in claims.REGISTRY if c.source and (notebook is None or c.notebook == notebook)})
+        seeds = list(range(args.first, args.first + args.seeds))
+        for key in sources:
+            fresh[key] = seed_units(collect(key, seeds, save=args.save))
+    t = claims.table(notebook, fresh)
+    _print(t)
+    return 1 if t["below"].any() else 0
 
 
 def _main(argv: Sequence[str]) -> int:  # pragma: no cover - used while collecting evidence
-    import mmoe_lab
+    from ..backend import prepare
 
     key, first, n = argv[0], int(argv[1]), int(argv[2])
     seeds = list(range(first, first + n))[::-1 if argv[3:] == ["--reverse"] else 1]
-    mmoe_lab.setup_notebook(style=False)
+    prepare()
     path = SOURCES[key].path
     for seed in seeds:
         if path.is_file() and seed in set(read_rows(key)["seed"]):
