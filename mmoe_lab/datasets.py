@@ -2,8 +2,9 @@
 
 The files are never part of this repository. :func:`load_census_income` reads them from the
 first of ``data_dir``, ``$MMOE_LAB_DATA_DIR`` or a cache folder (``~/.cache/mmoe_lab``, or
-``$XDG_CACHE_HOME/mmoe_lab``), verifies their schema, and downloads the official UCI archive
-only when asked (``download=True``).
+``$XDG_CACHE_HOME/mmoe_lab``) and verifies their schema. When that folder holds neither file it
+downloads the official UCI archive into it on first use, with a progress bar, and says so (like
+scikit-learn's ``fetch_*`` loaders and ``keras.datasets``); ``download=False`` forbids that.
 
 Tasks (Ma et al., KDD 2018, §6.3):
 
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import paper
-from ._validate import check_choice, check_columns, check_number
+from ._validate import check_bool, check_choice, check_columns, check_number
 
 __all__ = [
     "CENSUS_COLUMNS",
@@ -114,8 +115,9 @@ COLLEGE_DEGREES: tuple[str, ...] = (
 _LABEL_SOURCE = {"income": "income", "marital": "marital_stat", "education": "education"}
 
 _HOW_TO_GET = (
-    f"To get the files: `load_census_income(download=True)` (fetches {CENSUS_URL}), or download them "
-    f"from {CENSUS_PAGE} and point `data_dir` or the MMOE_LAB_DATA_DIR environment variable at the folder."
+    f"To get the files: `load_census_income(download=True)` fetches {CENSUS_URL} (it needs a network "
+    f"connection), or download them from {CENSUS_PAGE} and point `data_dir` or the MMOE_LAB_DATA_DIR "
+    f"environment variable at the folder."
 )
 
 
@@ -282,14 +284,36 @@ def _extract_census_files(archive: Path, target: Path) -> list[str]:
     return sorted(set(written))
 
 
-def _urlretrieve(url: str, dest: Path) -> None:
-    urllib.request.urlretrieve(url, dest)  # noqa: S310
+def _shown(folder: Path) -> str:
+    """``folder`` as a message shows it: under the home directory as ``~/...``."""
+    try:
+        return str(Path("~") / folder.expanduser().resolve().relative_to(Path.home().resolve()))
+    except ValueError:
+        return str(folder)
+
+
+def _fetch_with_progress(url: str, dest: Path) -> None:
+    """Stream ``url`` into ``dest`` with a progress bar (a widget in a notebook, text elsewhere).
+
+    Raises ``OSError`` (``urllib.error.URLError`` is one) when the server cannot be reached or
+    answers with an HTTP error.
+    """
+    from tqdm.auto import tqdm
+
+    with urllib.request.urlopen(url, timeout=60) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with open(dest, "wb") as fh, tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                                          desc="Census-Income (KDD) archive") as bar:
+            while chunk := response.read(1 << 16):
+                fh.write(chunk)
+                bar.update(len(chunk))
 
 
 def _download(target: Path, url: str, fetch: Callable[[str, Path], None] | None = None) -> None:
-    """Fetch the UCI archive into ``target`` and extract both splits there."""
+    """Fetch the UCI archive into ``target`` and extract both splits there (nothing half-written
+    is left behind when it fails)."""
     target.mkdir(parents=True, exist_ok=True)
-    fetch = fetch or _urlretrieve
+    fetch = fetch or _fetch_with_progress
     with tempfile.TemporaryDirectory(dir=target) as tmp:
         archive = Path(tmp) / "census-income-kdd.zip"
         try:
@@ -318,7 +342,7 @@ def _split(df: pd.DataFrame, test_fraction: float, seed: int) -> tuple[pd.DataFr
 
 def load_census_income(
     data_dir: str | os.PathLike | None = None,
-    download: bool = False,
+    download: bool | None = None,
     *,
     test_fraction: float = 1 / 3,
     split_seed: int = 0,
@@ -331,14 +355,20 @@ def load_census_income(
     :func:`default_cache_dir`. It should hold ``census-income.data.gz`` (199,523 rows) and
     ``census-income.test.gz`` (99,762 rows), 42 fields per row.
 
+    If the folder holds neither file, the official UCI archive (``url``) is downloaded into it on
+    first use, with a progress bar and a line saying so, and both splits are extracted there;
+    later calls read them from there. Without a network connection that fails with the same
+    :class:`FileNotFoundError` as ``download=False``, saying how to get the files by hand.
+
     If only the test file is there, it is split into train and test here: a fixed permutation
     (``split_seed``) puts ``test_fraction`` of the rows (default 1/3, the official ratio) into
     test; ``source`` is then ``"test_only"`` and ``split_note`` says so.
 
     Args:
         data_dir: folder with the files (default: see above).
-        download: if the train file is missing, fetch the official UCI archive (``url``) into
-            the chosen folder and extract both splits there. Never downloads otherwise.
+        download: ``None`` (default): download when the folder holds neither file. ``True``: also
+            when only the train file is missing (to replace a test-only folder by the official
+            split); a failed download raises ``OSError``. ``False``: never download.
         test_fraction: share of rows held out when only the test file exists, in (0, 1).
         split_seed: seed of that split.
         url: the archive to download.
@@ -348,7 +378,9 @@ def load_census_income(
         and ``split_note``.
 
     Raises:
-        FileNotFoundError: neither file is in the folder (and ``download`` is False).
+        FileNotFoundError: the test file is not in the folder and was not downloaded (``download``
+            False, or offline).
+        OSError: ``download=True`` and the download failed.
         CensusDataError: a file is truncated, corrupt, empty or has the wrong schema.
 
     Example:
@@ -364,15 +396,28 @@ def load_census_income(
     origin = {"$MMOE_LAB_DATA_DIR": "read from the folder that $MMOE_LAB_DATA_DIR names",
               "the cache folder": "read from the kit's cache folder",
               "the `data_dir` argument": "read from the folder given as `data_dir`"}[how]
-    if download and not (folder / train_name).is_file():
-        _download(folder, url, _fetch)
-        origin = f"downloaded from the UCI repository ({how})"
+    if download is not None:
+        check_bool("download", download)
     has_train, has_test = (folder / train_name).is_file(), (folder / test_name).is_file()
+    failed = ""
+    if (download is None and not (has_train or has_test)) or (download and not has_train):
+        print(f"Census-Income (KDD) is not in {_shown(folder)} (chosen by {how}) yet: downloading the official "
+              f"archive from the UCI Machine Learning Repository, once; later runs read it from there.")
+        try:
+            _download(folder, url, _fetch)
+        except OSError as exc:
+            if download:
+                raise
+            failed = f" (Tried to download {url}: {exc.__cause__ or exc}.)"
+        else:
+            print(f"Saved {train_name} and {test_name} in {_shown(folder)}.")
+            origin = f"downloaded from the UCI repository (folder chosen by {how})"
+        has_train, has_test = (folder / train_name).is_file(), (folder / test_name).is_file()
     if not has_test:
         what = "neither file" if not has_train else f"{train_name} but not {test_name}"
         raise FileNotFoundError(
             f"Census-Income (KDD) not found: {folder} (chosen by {how}) holds {what}; expected "
-            f"{train_name} ({train_rows:,} rows) and {test_name} ({test_rows:,} rows). {_HOW_TO_GET}"
+            f"{train_name} ({train_rows:,} rows) and {test_name} ({test_rows:,} rows). {_HOW_TO_GET}{failed}"
         )
     test = read_census_file(folder / test_name, test_rows)
     if has_train:

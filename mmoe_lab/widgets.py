@@ -201,8 +201,9 @@ def _progress_callback(bar: widgets.IntProgress, label: widgets.Label, epochs: i
 
 def _training_panel(name: str, arch: str, controls: dict[str, widgets.Widget], *, n_train: int | None,
                     n_test: int | None, preset: str, seed: int, train_kwargs: dict[str, Any],
-                    draw: Any, build_kwargs: Any) -> Panel:
-    """Shared machinery of the panels that retrain a model when **Train** is pressed."""
+                    draw: Any, build_kwargs: Any, constants: dict[str, Any] | None = None) -> Panel:
+    """Shared machinery of the panels that retrain a model when **Train** is pressed
+    (``constants``: generator constants on top of ``preset``'s, e.g. the lesson's)."""
     from .experiments import LIVE_BUDGET
 
     epochs = train_kwargs.get("epochs", LIVE_BUDGET["epochs"])
@@ -222,8 +223,9 @@ def _training_panel(name: str, arch: str, controls: dict[str, widgets.Widget], *
         values = {k: w.value for k, w in controls.items()}
         button.disabled = True
         try:
+            bar.value, label.value = 0, "compiling…"
             panel.status.value = "training…"
-            data = live_splits(values["p"], seed, preset=preset, n_train=n_train, n_test=n_test)
+            data = live_splits(values["p"], seed, preset=preset, n_train=n_train, n_test=n_test, **(constants or {}))
             res = train_and_evaluate(arch, data, seed=seed, callbacks=[_progress_callback(bar, label, epochs)],
                                      **train_kwargs, **build_kwargs(values))
             info = draw(panel, res, data, values)
@@ -273,7 +275,7 @@ def shared_bottom_panel(correlation: float = 0.5, *, initial: dict[str, Any] | N
 
 def mmoe_panel(correlation: float = 0.5, num_experts: int = 8, *, initial_gates: Any = None,
                preset: str = "teaching", n_train: int | None = None, n_test: int | None = None,
-               seed: int = 0, n_probe: int = 500, **train_kwargs: Any) -> Panel:
+               seed: int = 0, n_probe: int = 500, setup: str = "teaching", **train_kwargs: Any) -> Panel:
     """Sliders for ``p`` and the number of experts, and a **Train** button: retrains MMoE.
 
     After training the panel draws the per-task gate heatmaps on ``n_probe`` test samples and
@@ -281,9 +283,22 @@ def mmoe_panel(correlation: float = 0.5, num_experts: int = 8, *, initial_gates:
     distributions (``panel.state``: ``p``, ``experts``, ``test_loss``, ``gate JSD``).
 
     Args:
-        initial_gates: optional ``(B, T, E)`` gates drawn before the first training.
+        initial_gates: optional ``(B, T, E)`` gates drawn before the first training; they should
+            come from the same tasks the panel trains on (``setup``).
+        setup: ``"teaching"`` (the preset's own tasks, :data:`mmoe_lab.experiments.LIVE_BUDGET`)
+            or ``"lesson"`` (the correlation lesson's harder tasks, narrower experts and budget,
+            :data:`mmoe_lab.experiments.SETUPS`, as in :func:`~mmoe_lab.experiments.compare_over_seeds`).
+            ``n_train`` and ``**train_kwargs`` override the setup's budget.
     """
+    from ._validate import check_choice
     from .diagnostics import probe, task_divergence
+    from .experiments import SETUPS
+
+    check_choice("setup", setup, sorted(SETUPS))
+    chosen = SETUPS[setup]
+    budget = {k: v for k, v in chosen["budget"].items() if k not in ("n_train", "n_test")}
+    train_kwargs = {**budget, **train_kwargs}
+    n_train = chosen["budget"]["n_train"] if n_train is None else n_train
 
     controls = {"p": _slider("p", correlation, 0.0, 1.0, 0.05),
                 "experts": widgets.IntSlider(value=num_experts, min=2, max=12, description="experts",
@@ -297,59 +312,62 @@ def mmoe_panel(correlation: float = 0.5, num_experts: int = 8, *, initial_gates:
         return {"gate JSD": jsd}
 
     panel = _training_panel("mmoe_panel", "mmoe", controls, n_train=n_train, n_test=n_test, preset=preset,
-                            seed=seed, train_kwargs=train_kwargs, draw=draw,
-                            build_kwargs=lambda v: {"num_experts": int(v["experts"])})
+                            seed=seed, train_kwargs=train_kwargs, draw=draw, constants=chosen["generator"],
+                            build_kwargs=lambda v: {"num_experts": int(v["experts"]), **chosen["model"]})
     if initial_gates is not None:
         panel.show_figure(plots.plot_gate_heatmaps({f"p = {correlation:.2f}, E = {num_experts}":
                                                     np.asarray(initial_gates)}))
     return panel
 
 
-# ---- the correlation lesson (02, 03, 04) ----
-# Train all three architectures at the learner's p (8 seeds as replicas) and add the result to
-# a "gap vs p" plot drawn over the stored study; a scrubber browses the stored study at once.
+# ---- the comparison of the three architectures (04) ----
+
+#: What a press of the comparison panel's Train costs (3 architectures × 8 seeds × one p), as
+#: shown to the learner: measured on 2 cores, on one core, and on a machine busy with other work.
+PRESS_TIME = "about 20 s to 1 min on a free machine, 3 min or more on a busy one"
 
 
 def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: float = 0.5,
                      seeds: Any = tuple(range(8)), archs: tuple[str, ...] = ARCHITECTURES,
-                     compare_kwargs: dict[str, Any] | None = None) -> Panel:
-    """Three architectures side by side at a chosen ``p``, and MMoE's lead against ``p``.
+                     reference_p: float = 1.0, compare_kwargs: dict[str, Any] | None = None) -> Panel:
+    """Three architectures side by side at a chosen ``p``, and MMoE's lead against ``p`` (notebook 04).
 
-    Controls: a slider for ``p`` and a **Train** button, which trains every architecture at that
-    ``p`` on ``seeds`` (:func:`mmoe_lab.experiments.compare_over_seeds`, the lesson's live setup,
-    with a progress bar) and adds the two gaps of that run to the right-hand plot as a point;
-    a few presses at different ``p`` trace the paper's Fig. 4. A second slider, **stored p**,
-    browses the stored study instead: it redraws at once (no training), showing every stored
-    seed at that ``p``.
+    **Train** trains every architecture at the slider's ``p`` only, on ``seeds``
+    (:func:`mmoe_lab.experiments.compare_over_seeds`, the lesson's live setup); the other side of
+    the comparison, ``p = reference_p``, comes from the stored runs. A press answers at once: the
+    bar resets and says ``compiling…``, then counts steps with the architecture and the elapsed
+    time. Each press adds its two gaps to the right-hand plot (circle: one-gate gap, square:
+    shared-bottom gap) and says where they fell on the stored band. **stored p** browses the
+    stored study instead: it redraws at once (no training), showing every stored seed at that ``p``.
 
-    Left: mean test MSE per architecture (bars) and every seed (dots). Right:
-    :func:`mmoe_lab.plots.plot_gap_vs_p` over ``summary``.
-
+    The figure is :func:`mmoe_lab.plots.plot_comparison_view` (a notebook draws the opening view
+    with it first).
     Args:
-        summary: the stored study's gaps per ``p`` (:func:`mmoe_lab.study.analysis.gaps_by_correlation`).
-        stored_runs: the stored runs, one row per ``(correlation, seed)`` and one column per
-            architecture (the table ``gaps_by_correlation`` was computed from); ``None``: no
-            scrubber.
-        correlation: the initial ``p`` of both sliders (the stored one snaps to the nearest
-            stored ``p``).
+        summary: the stored study's gaps per ``p`` (:func:`mmoe_lab.study.gaps_by_correlation`).
+        stored_runs: the stored runs, one row per ``(correlation, seed)``, one column per
+            architecture (``summary``'s source); ``None``: no scrubber and no reference.
+        correlation: the initial ``p`` of both sliders (the stored one snaps to a stored ``p``).
         seeds: seeds of a live comparison. archs: architectures trained.
+        reference_p: the stored ``p`` drawn beside every view (short black lines).
         compare_kwargs: extra keyword arguments of ``compare_over_seeds`` (e.g. a shorter budget
             in tests).
 
     ``panel.state``: ``source`` (``"live"`` or ``"stored"``), ``p``, ``means`` ``{arch: MSE}``,
-    ``omoe_gap``, ``sb_gap``; ``panel.points``: every live result so far.
+    ``omoe_gap``, ``sb_gap`` and, after a press, ``seconds``; ``panel.points``: every live result
+    so far.
     """
-    from .study.analysis import relative_gaps
+    from .study import describe_gap_draw, relative_gaps, stored_means_at, stored_runs_at
 
     points: list[dict[str, float]] = []
+    seeds = [int(s) for s in seeds]
     stored_ps = [float(p) for p in summary.index]
+    reference = stored_means_at(stored_runs, reference_p) if stored_runs is not None else None
     controls: dict[str, widgets.Widget] = {"p": _slider("p", correlation, 0.0, 1.0, 0.05)}
     button = widgets.Button(description="Train", button_style="primary", icon="play",
                             tooltip=f"train {len(archs)} architectures × {len(seeds)} seeds at this p")
     controls["train"] = button
-    extra: list[widgets.Widget] = []
-    bar, label = _progress_row(1, "press Train: about 20 s")
-    extra.append(widgets.HBox([bar, label]))
+    bar, label = _progress_row(1, f"press Train: {PRESS_TIME}")
+    extra: list[widgets.Widget] = [widgets.HBox([bar, label])]
     scrub = None
     if stored_runs is not None:
         start = min(stored_ps, key=lambda q: abs(q - correlation))
@@ -358,58 +376,51 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
         extra.append(widgets.HBox([scrub, widgets.Label(f"browse the stored study ({int(summary['seeds'].min())} "
                                                         "seeds per p), no training")]))
     panel = Panel("comparison_panel", controls, extra=extra)
-    panel.points = points
+    panel.points, panel.progress, panel.progress_label = points, bar, label
 
-    def draw(runs: Any, p: float, source: str, add_point: bool = False) -> None:
-        import matplotlib.pyplot as plt
-
+    def draw(runs: Any, p: float, source: str) -> dict[str, float]:
         means = runs.groupby("arch")["test_loss"].mean()
         # an architecture not trained gives NaN means, hence NaN gaps
-        gaps = {k: float(v) for k, v in relative_gaps(means.reindex(["shared_bottom", "omoe", "mmoe"])).items()}
-        if add_point:
+        gaps = {k: float(v) for k, v in relative_gaps(means.reindex(list(ARCHITECTURES))).items()}
+        if source == "live":
             points.append({"p": p, **gaps})
-        fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9.6, 3.4), gridspec_kw={"width_ratios": [1, 1.35]})
-        n = int(runs["seed"].nunique())
-        what = f"your live run, {n} seeds" if source == "live" else f"stored study, {n} seeds"
-        plots.plot_model_comparison(runs, ax=ax0, title=f"p = {p:g}: test MSE ({what})")
-        ax0.tick_params(axis="x", labelsize=8)
-        plots.plot_gap_vs_p(summary, points, marker_p=p, ax=ax1)
-        fig.tight_layout()
-        panel.show_figure(fig)
-        panel.state = {"source": source, "p": p, "means": {a: float(v) for a, v in means.items()}, **gaps}
+        what = "your run" if source == "live" else "stored study"
+        panel.show_figure(plots.plot_comparison_view(summary, runs, p, points=points, reference=reference,
+                                                     reference_p=reference_p, source=what))
+        panel.state = {"source": source, "p": p, "means": {str(a): float(v) for a, v in means.items()}, **gaps}
         panel.status.value = f"<b>{what}, p = {p:g}</b>: " + " · ".join(
-            f"{plots.ARCH_LABELS[a]} {v:.3f}" for a, v in means.items()) + "".join(
-            f" · {k.replace('_', ' ')} {v:+.2f}" for k, v in gaps.items() if np.isfinite(v))
-
-    def stored_at(p: float) -> Any:
-        import pandas as pd
-
-        sel = stored_runs.xs(p, level="correlation") if p in stored_runs.index.get_level_values("correlation") else None
-        if sel is None:
-            return None
-        # seeds that every architecture has (a study may hold more seeds for one of them)
-        long = sel[[a for a in archs if a in sel.columns]].dropna().reset_index().melt(
-            id_vars="seed", var_name="arch", value_name="test_loss")
-        return pd.DataFrame(long.dropna())
+            f"{plots.ARCH_LABELS[a]} {v:.3f}" for a, v in means.items())
+        return gaps
 
     def on_scrub(change: Any) -> None:
-        runs = stored_at(float(change["new"]))
-        if runs is not None:
-            draw(runs, float(change["new"]), "stored")
+        p = float(change["new"])
+        draw(stored_runs_at(stored_runs, p), p, "stored")
 
     def train(_: Any = None) -> dict[str, Any]:
         from .experiments import compare_over_seeds
 
         p = float(controls["p"].value)
+        names = ", ".join(plots.ARCH_LABELS[a] for a in archs)
+        start = time.perf_counter()
         button.disabled = True
-        try:
-            def progress(done: int, total: int) -> None:
-                bar.max, bar.value = total, done
-                label.value = f"step {done}/{total}"
+        bar.max, bar.value, bar.bar_style = 1, 0, ""
+        label.value = "compiling…"
+        panel.status.value = (f"<b>p = {p:g}</b>: training {len(archs)} architectures × {len(seeds)} seeds "
+                              f"({PRESS_TIME})")
 
-            out = compare_over_seeds(list(archs), (p,), list(seeds), callback=progress, **(compare_kwargs or {}))
-            label.value = "done"
-            draw(out["runs"], p, "live", add_point=True)
+        def progress(done: int, total: int) -> None:
+            bar.max, bar.value = total, done
+            label.value = f"{names} · step {done:,}/{total:,} · {time.perf_counter() - start:.0f} s elapsed"
+
+        try:
+            out = compare_over_seeds(list(archs), (p,), seeds, callback=progress, **(compare_kwargs or {}))
+            seconds = time.perf_counter() - start
+            bar.value, bar.bar_style = bar.max, "success"
+            label.value = f"done in {seconds:.0f} s"
+            gaps = draw(out["runs"], p, "live")
+            panel.state["seconds"] = seconds
+            if all(np.isfinite(v) for v in gaps.values()):
+                panel.status.value += "<br>" + describe_gap_draw(summary, {"p": p, **gaps}).replace("\n", "<br>")
             panel.result = out
         finally:
             button.disabled = False
@@ -418,7 +429,7 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
     def pending(change: Any) -> None:
         """On slider release: say what pressing Train will do (cheap; no training)."""
         panel.status.value = (f"<b>p = {float(change['new']):g}</b>: press <i>Train</i> to train "
-                              f"{len(archs)} architectures × {len(list(seeds))} seeds at this p")
+                              f"{len(archs)} architectures × {len(seeds)} seeds at this p ({PRESS_TIME})")
 
     panel.train = train
     button.on_click(train)
@@ -427,10 +438,8 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
         scrub.observe(on_scrub, names="value")
         on_scrub({"new": scrub.value})
     else:
-        fig = plots.plot_gap_vs_p(summary)
-        panel.show_figure(fig)
+        panel.show_figure(plots.plot_gap_vs_p(summary))
     return panel
-
 
 
 # ---- correlation sweep (05) ----
@@ -461,7 +470,8 @@ def study_panel(results: Any, *, preset: str = "teaching", correlation: float = 
                                          value=tuple(models),
                                          description="models", rows=3),
     }
-    panel = Panel("study_panel", controls)
+    hint = widgets.HTML("<i>models: hold Ctrl (⌘ on a Mac) or Shift while clicking to pick several</i>")
+    panel = Panel("study_panel", controls, extra=[hint])
 
     def redraw(preset: str, p: float, models: tuple[str, ...]) -> None:
         shown = tuple(m for m in plots.ARCH_LABELS if m in models)
@@ -528,11 +538,17 @@ def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", str
                   extra=[setting, widgets.HBox([bar, label])])
     panel.progress, panel.progress_label, panel.setting = bar, label, setting
 
+    shown: dict[str, Any] = {"run": None}  # the (cause, remedy, strength) drawn now
+
     def describe(cause: str, remedy: str, strength: float) -> None:
-        """On any control change: say what pressing Train will do (cheap; no training)."""
+        """On any control change: say what is shown, or what pressing Train will do (no training)."""
         name, value = collapse.remedy_setting(remedy, strength)
         what, note = collapse.describe_remedy(cause, remedy, strength)
-        setting.value = f"next run: <b>{cause}</b> + <b>{what}</b>{note} · press <i>Train</i>"
+        if shown["run"] == (cause, remedy, float(strength)):
+            setting.value = (f"shown: <b>{cause}</b> + <b>{what}</b>{note} · change a control, then press "
+                             "<i>Train</i> for another run")
+        else:
+            setting.value = f"next run: <b>{cause}</b> + <b>{what}</b>{note} · press <i>Train</i>"
         panel.state = {**panel.state, "pending": (cause, remedy, strength, name, value)}
 
     def draw(res: dict[str, Any]) -> None:
@@ -550,10 +566,16 @@ def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", str
         button.disabled = True
         start = time.perf_counter()
         try:
+            bar.value, bar.bar_style, label.value = 0, "", "compiling…"
             panel.status.value = "training…"
+            setting.value = (f"training: <b>{values['cause']}</b> + <b>{values['remedy']}</b> "
+                             f"(strength {values['strength']:.1f}) · a few seconds, longer on a busy machine")
             res = run(values["cause"], values["remedy"], values["strength"], seed=seed, config=config,
                       callbacks=[_progress_callback(bar, label, config.epochs)])
             draw(res)
+            bar.bar_style = "success"
+            shown["run"] = (values["cause"], values["remedy"], float(values["strength"]))
+            describe(values["cause"], values["remedy"], values["strength"])
             s = res["summary"]
             panel.state = {**values, "setting": res["setting"], "polarization": float(s["polarization"].mean()),
                            "entropy": float(s["entropy"].mean()), "mean_test_loss": res["mean_test_loss"],
@@ -566,6 +588,7 @@ def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", str
     button.on_click(train)
     if initial is not None:
         draw(initial)
+        shown["run"] = (initial.get("cause", cause), initial.get("remedy", remedy), float(strength))
     panel.children = (*panel.children, widgets.interactive_output(describe, controls))
     return panel
 

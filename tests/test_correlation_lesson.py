@@ -162,6 +162,7 @@ def test_comparison_panel_scrubs_at_once_and_trains_on_click():
     assert set(panel.result["runs"]["seed"]) == {0, 1} and not panel.controls["train"].disabled
 
 
+@pytest.mark.backend
 @pytest.mark.slow
 def test_side_by_side_training_gives_the_numbers_of_one_after_another(monkeypatch):
     from mmoe_lab import backend

@@ -1,17 +1,21 @@
-"""Census-income loader: the real test split, corrupted copies, resolution order, download logic.
+"""Census-income loader: the real test split, corrupted copies, resolution order, download on first use.
 
 The real file is never in the repository. Tests that need it read it from
 ``$MMOE_LAB_DATA_DIR`` (set by ``.ci/run``) or, when that is unset, from the ``shared/data``
 folder beside the repository; if neither has it they fail with a message saying where to put it.
-Everything else runs on tiny files made in ``tmp_path``.
+Everything else runs on tiny files made in ``tmp_path``. Downloads never touch the network: an
+archive is served over loopback by ``http.server`` on 127.0.0.1, or a fake fetcher writes it.
 """
 
 from __future__ import annotations
 
 import gzip
+import http.server
 import io
 import os
+import socket
 import tarfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -154,10 +158,10 @@ def test_env_var_is_used_and_data_dir_wins(tmp_path, monkeypatch):
     data = load_census_income()
     assert data.source == "test_only" and (len(data.train), len(data.test)) == (6, 3)
     with pytest.raises(FileNotFoundError, match="the `data_dir` argument"):
-        load_census_income(tmp_path)                             # explicit folder beats the env var
+        load_census_income(tmp_path, download=False)             # explicit folder beats the env var
     monkeypatch.setenv("MMOE_LAB_DATA_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match=r"chosen by \$MMOE_LAB_DATA_DIR"):
-        load_census_income()
+        load_census_income(download=False)
 
 
 # ------------------------------------------------------------------ corrupted copies
@@ -212,15 +216,15 @@ def test_wrong_row_count_and_bad_values(tmp_path):
 
 def test_missing_files_say_how_to_get_them(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match=r"holds neither file.*census-income\.data\.gz \(199,523 rows\).*download=True"):
-        load_census_income(tmp_path)
+        load_census_income(tmp_path, download=False)
     monkeypatch.delenv("MMOE_LAB_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert ds.default_cache_dir() == tmp_path / "cache" / "mmoe_lab"
     with pytest.raises(FileNotFoundError, match="chosen by the cache folder"):
-        load_census_income()
+        load_census_income(download=False)
     _write_gz(tmp_path / TRAIN_NAME, _tiny_lines(3))
     with pytest.raises(FileNotFoundError, match="holds census-income.data.gz but not census-income.test.gz"):
-        load_census_income(tmp_path)
+        load_census_income(tmp_path)                              # one file there: no download by default
 
 
 def test_full_split_when_both_files_exist(tmp_path, monkeypatch):
@@ -251,27 +255,97 @@ def _fake_uci_zip(train_lines: list[str], test_lines: list[str]) -> bytes:
     return zip_buf.getvalue()
 
 
-def test_download_only_when_asked(tmp_path, monkeypatch):
+class _Archive(http.server.BaseHTTPRequestHandler):
+    """Serves ``payload`` at any path with a Content-Length; counts the requests."""
+
+    payload = b""
+    requests: list[str] = []
+
+    def do_GET(self) -> None:  # the name http.server calls
+        type(self).requests.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/zip")
+        self.send_header("Content-Length", str(len(self.payload)))
+        self.end_headers()
+        self.wfile.write(self.payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def served_archive():
+    """A fake UCI archive (12 train rows, 6 test rows) served over loopback; yields (url, requests)."""
+    handler = type("Handler", (_Archive,), {"payload": _fake_uci_zip(_tiny_lines(12), _tiny_lines(6)),
+                                            "requests": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/static/public/117/census+income+kdd.zip", handler.requests
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def tiny_cache(tmp_path, monkeypatch):
+    """An empty cache folder as the loader's default, and row counts that fit the fake archive."""
     monkeypatch.setitem(CENSUS_FILES, "train", (TRAIN_NAME, 12))
     monkeypatch.setitem(CENSUS_FILES, "test", (TEST_NAME, 6))
     monkeypatch.delenv("MMOE_LAB_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    archive = _fake_uci_zip(_tiny_lines(12), _tiny_lines(6))
+    return tmp_path / "mmoe_lab"
+
+
+def test_first_use_downloads_over_http_with_a_progress_bar_and_says_so(tiny_cache, served_archive, capsys):
+    url, requests = served_archive
+    data = load_census_income(url=url)                           # default: download when missing
+    assert requests == ["/static/public/117/census+income+kdd.zip"]
+    assert data.source == "full" and data.train.shape == (12, 42) and data.test.shape == (6, 42)
+    assert "downloaded from the UCI repository" in data.split_note
+    assert sorted(p.name for p in tiny_cache.iterdir()) == [TRAIN_NAME, TEST_NAME]   # nothing else left
+    out, err = capsys.readouterr()
+    assert "is not in" in out and "downloading the official archive" in out and "Saved" in out
+    assert "Census-Income (KDD) archive" in err and "100%" in err                 # the progress bar
+    again = load_census_income(url=url)                          # second use: read from the cache
+    assert requests == ["/static/public/117/census+income+kdd.zip"]
+    pd.testing.assert_frame_equal(again.train, data.train)
+    assert "downloading" not in capsys.readouterr().out
+
+
+def test_offline_first_use_fails_with_the_clear_message(tiny_cache, capsys):
+    with socket.socket() as s:                                   # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/census.zip"
+    with pytest.raises(FileNotFoundError, match=r"holds neither file.*download=True.*Tried to download "
+                                                r"http://127\.0\.0\.1:\d+/census\.zip: .*refused"):
+        load_census_income(url=closed)
+    assert "downloading" in capsys.readouterr().out
+    assert list(tiny_cache.iterdir()) == []                      # nothing half-written left
+
+
+def test_download_false_never_fetches_and_a_test_only_folder_is_not_replaced(tiny_cache, tmp_path):
     calls: list[str] = []
 
-    def fake_urlretrieve(url, dest):
+    def fake_fetch(url, dest):
         calls.append(url)
-        Path(dest).write_bytes(archive)
+        Path(dest).write_bytes(_fake_uci_zip(_tiny_lines(12), _tiny_lines(6)))
 
-    monkeypatch.setattr(ds.urllib.request, "urlretrieve", fake_urlretrieve)
-    with pytest.raises(FileNotFoundError):
-        load_census_income()                                      # download=False: no fetch
+    with pytest.raises(FileNotFoundError, match="holds neither file"):
+        load_census_income(download=False, _fetch=fake_fetch)
     assert calls == []
-    data = load_census_income(download=True)
-    assert calls == [ds.CENSUS_URL] and data.source == "full"
-    assert sorted(p.name for p in (tmp_path / "mmoe_lab").iterdir()) == [TRAIN_NAME, TEST_NAME]
-    load_census_income(download=True)                             # already there: no second fetch
-    assert len(calls) == 1
+    folder = tmp_path / "test_only"                              # what CI points MMOE_LAB_DATA_DIR at
+    folder.mkdir()
+    _write_gz(folder / TEST_NAME, _tiny_lines(6))
+    assert load_census_income(folder, _fetch=fake_fetch).source == "test_only"
+    assert calls == []                                           # default: the test file is enough
+    data = load_census_income(folder, download=True, _fetch=fake_fetch)
+    assert calls == [ds.CENSUS_URL] and data.source == "full"    # True: fetch the official split
+    load_census_income(folder, download=True, _fetch=fake_fetch)
+    assert len(calls) == 1                                       # already there: no second fetch
+    with pytest.raises(ValueError, match="download"):
+        load_census_income(folder, download="yes")
 
 
 def test_download_of_a_bad_archive(tmp_path, monkeypatch):
@@ -279,7 +353,7 @@ def test_download_of_a_bad_archive(tmp_path, monkeypatch):
         Path(dest).write_bytes(b"<html>not found</html>")
 
     with pytest.raises(CensusDataError, match="could not be read"):
-        load_census_income(tmp_path, download=True, _fetch=fetch_garbage)
+        load_census_income(tmp_path, _fetch=fetch_garbage)       # the default download path too
 
     def fetch_empty_zip(url, dest):
         with zipfile.ZipFile(dest, "w") as zf:

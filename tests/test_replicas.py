@@ -84,6 +84,7 @@ def test_batch_indices_are_per_replica_permutations():
     np.testing.assert_array_equal(batch_indices([0, 1], 100, 32, 2, 3), idx[2:5])
 
 
+@pytest.mark.backend
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHS)
 def test_replica_equals_same_seed_trained_alone(arch):
@@ -154,6 +155,7 @@ def test_per_replica_correlations():
         make_replica_data([1, 2], [0.5, 0.9, 1.0], n_train=10, n_test=10)
 
 
+@pytest.mark.backend
 @pytest.mark.slow
 def test_cosine_schedule_equals_keras_cosine_decay():
     """lr_schedule="cosine" is Keras' CosineDecay(lr, steps, alpha=0.01), the live budget's schedule."""

@@ -119,6 +119,7 @@ def test_results_are_tidy(tmp_path):
 
 
 
+@pytest.mark.backend
 @pytest.mark.slow
 def test_units_side_by_side_give_the_numbers_of_one_after_another(tmp_path, monkeypatch):
     """On JAX run_study trains units in threads (backend.concurrent_training); same table as

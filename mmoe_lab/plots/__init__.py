@@ -7,6 +7,8 @@ The figures live in modules by topic; this package is their one public API, so n
 * :mod:`~mmoe_lab.plots.tasks`: the tasks and their correlation, loss curves, model comparisons
   (notebooks 00-04);
 * :mod:`~mmoe_lab.plots.gates`: the gates, and the gate-collapse lab (03, 04, 06);
+* :mod:`~mmoe_lab.plots.shapes`: shapes, not heights: normalised losses beside the paper's, the
+  comparison panel's view (04, 05);
 * :mod:`~mmoe_lab.plots.lesson`: the correlation lesson and the stored study (02-05);
 * :mod:`~mmoe_lab.plots.practice`: the practitioner notebooks (07-10);
 * :mod:`~mmoe_lab.plots.course`: the guided lessons' diagrams and live draws on a stored band (01-03).
@@ -25,6 +27,7 @@ from .gates import (
     plot_utilization,
 )
 from .lesson import (
+    GAP_MARKERS,
     GAP_STYLE,
     plot_datasize,
     plot_fig4_curves,
@@ -35,11 +38,13 @@ from .lesson import (
     plot_study_cell,
 )
 from .practice import plot_census_auc, plot_cvr_calibration, plot_gradient_norms, plot_mtl_gain, plot_watch_time
+from .shapes import plot_comparison_view, plot_relative_rise
 from .style import (
     ARCH_COLORS,
     ARCH_LABELS,
     COLLAPSE_COLORS,
     MORE_ARCH_LABELS,
+    REMEDY_COLORS,
     arch_label,
     figure_png,
     png_width,
@@ -68,8 +73,8 @@ __all__ = [
     # practitioner tasks (07-10)
     "plot_watch_time", "plot_gradient_norms", "plot_mtl_gain", "plot_cvr_calibration", "plot_census_auc",
     # the correlation lesson and the stored study (02-05)
-    "GAP_STYLE", "plot_gap_vs_p", "plot_loss_vs_p", "plot_fig4_curves", "plot_fig5_hist", "plot_datasize",
+    "GAP_STYLE", "GAP_MARKERS", "plot_relative_rise", "plot_comparison_view", "plot_gap_vs_p", "plot_loss_vs_p", "plot_fig4_curves", "plot_fig5_hist", "plot_datasize",
     "plot_spread_by_size", "plot_study_cell",
     # gate collapse (06)
-    "COLLAPSE_COLORS", "plot_gate_mean_heatmap", "plot_gate_curves", "plot_utilization", "plot_gate_diagnostics",
+    "COLLAPSE_COLORS", "REMEDY_COLORS", "plot_gate_mean_heatmap", "plot_gate_curves", "plot_utilization", "plot_gate_diagnostics",
 ]

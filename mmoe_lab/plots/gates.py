@@ -18,7 +18,8 @@ from .style import ARCH_COLORS, COLLAPSE_COLORS, task_label
 def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: str | None = None, *,
                    expert_names: Sequence[str] | None = None, uniform: float | None = None) -> Figure:
     """Mean gate weight per expert, one bar group per task; whiskers: 10th–90th percentile over
-    samples (softmax weights live in [0, 1], so a ± std whisker could cross 0).
+    samples (softmax weights live in [0, 1], so a ± std whisker could cross 0). A single sample
+    (``B = 1``) is drawn as its weights, without whiskers.
 
     Args:
         gates: gate weights ``(B, T, E)``; for a one-gate MoE all T rows are the same gate,
@@ -29,7 +30,7 @@ def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: s
             ``1/k`` when each gate only sees ``k`` of the experts, as in CGC).
     """
     g = check_ndim("gates", gates, 3, "(batch, tasks, experts)", np.float64)
-    _, t, e = g.shape
+    b, t, e = g.shape
     names = [task_label(n) for n in task_names] if task_names is not None else [f"task {i + 1}" for i in range(t)]
     if expert_names is not None and len(expert_names) != e:
         raise invalid("expert_names", f"{e} names, one per expert", list(expert_names))
@@ -41,12 +42,13 @@ def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: s
     width = 0.8 / t
     colors = [ARCH_COLORS["omoe"], ARCH_COLORS["mmoe"], "#2ca02c", "#9467bd"]
     for i in range(t):
-        err = np.stack([mean[i] - lo[i], hi[i] - mean[i]]).clip(min=0)
+        err = np.stack([mean[i] - lo[i], hi[i] - mean[i]]).clip(min=0) if b > 1 else None
         ax.bar(np.arange(e) + (i - (t - 1) / 2) * width, mean[i], width, yerr=err, capsize=2,
                color=colors[i % len(colors)], label=names[i], error_kw={"lw": 0.8})
     level = 1 / e if uniform is None else float(uniform)
     ax.axhline(level, color="k", lw=0.8, ls=":", label="uniform 1/E" if uniform is None else f"uniform {level:.3g}")
-    ax.set(xticks=range(e), xlabel="expert", ylabel="gate weight (mean, 10–90%)", title=title or "")
+    ax.set(xticks=range(e), xlabel="expert", ylabel="gate weight (mean, 10–90%)" if b > 1 else "gate weight",
+           title=title or "")
     if expert_names is not None:
         ax.set_xticklabels([task_label(n) for n in expert_names], rotation=30 if max(len(str(n)) for n in expert_names) > 3 else 0,
                            ha="right" if max(len(str(n)) for n in expert_names) > 3 else "center", fontsize=9)
@@ -151,8 +153,9 @@ def plot_gate_curves(histories: dict[str, Any], threshold: float = 0.99,
                 ax.plot(h["epoch"], h[col], styles[k % len(styles)], color=color, lw=1.8,
                         label=f"{label} · {task_label(task)}")
     axes[0].set(xlabel="epoch (0 = before training)", ylabel="gate entropy H / log E", ylim=(-0.03, 1.03))
-    axes[1].set(xlabel="epoch (0 = before training)", ylabel=f"share of samples with max gate > {threshold}",
-                ylim=(-0.03, 1.03))
+    axes[1].set(xlabel="epoch (0 = before training)", ylabel="polarisation rate", ylim=(-0.03, 1.03),
+                title=f"share of samples with max gate > {threshold}")
+    axes[0].set_title("normalised gate entropy")
     axes[1].legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig

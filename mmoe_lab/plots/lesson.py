@@ -18,6 +18,10 @@ GAP_STYLE: dict[str, tuple[str, str]] = {
     "omoe_gap": ("(OMoE − MMoE) / OMoE: what a gate per task buys", ARCH_COLORS["omoe"]),
     "sb_gap": ("(SB − MMoE) / SB: what the mixture buys", ARCH_COLORS["shared_bottom"]),
 }
+#: The marker of each gap's live points, so that two points at one ``p`` stay apart.
+GAP_MARKERS: dict[str, str] = {"omoe_gap": "o", "sb_gap": "s"}
+#: The ``p`` axis of the lesson's plots, padded so that a marker at ``p = 0`` or ``1`` shows whole.
+P_LIMITS = (-0.07, 1.07)
 
 
 def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: bool = True,
@@ -26,8 +30,8 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
 
     Lines: each gap on the means over all stored seeds at each ``p``. Bands: where 80% of
     8-seed blocks land (:func:`mmoe_lab.study.analysis.gaps_by_correlation`), i.e. where one live
-    comparison on 8 seeds is expected to fall. Filled markers: the learner's own live points.
-    Hollow diamonds: the paper's Fig. 4 (read off the plot; a much longer training run).
+    comparison on 8 seeds is expected to fall. Filled markers: the learner's own live points
+    (circles: the one-gate gap, squares: the shared-bottom gap). Hollow diamonds: the paper's Fig. 4 (read off the plot; a much longer training run).
 
     Args:
         summary: DataFrame indexed by correlation with columns ``omoe_gap``, ``sb_gap`` and
@@ -44,36 +48,48 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
     for col, (label, color) in GAP_STYLE.items():
         ax.plot(ps, summary[col], "-", color=color, lw=1.6, label=label)
         ax.fill_between(ps, summary[f"{col}_lo"], summary[f"{col}_hi"], color=color, alpha=0.15, lw=0)
-        pts = [(pt["p"], pt[col]) for pt in points]
+        pts = [(pt["p"], pt[col]) for pt in points if np.isfinite(pt[col])]
         if pts:
-            ax.plot(*zip(*pts, strict=True), "o", color=color, mec="k", ms=6, zorder=5)
+            ax.plot(*zip(*pts, strict=True), GAP_MARKERS[col], color=color, mec="k", ms=7, zorder=5, clip_on=False)
         if paper:  # the gaps of the paper's read-off final losses
             from ..study.analysis import relative_gaps
 
             ax.plot(list(FIG4), [relative_gaps(v)[col] for v in FIG4.values()], "D", mfc="none",
                     mec=color, ms=6)
     if points:
-        ax.plot([], [], "o", color="0.6", mec="k", label="your live runs (8 seeds)")
+        for col, (_, color) in GAP_STYLE.items():
+            ax.plot([], [], GAP_MARKERS[col], color=color, mec="k",
+                    label="your live runs: " + ("one-gate gap" if col == "omoe_gap" else "shared-bottom gap"))
     if paper:
         ax.plot([], [], "D", mfc="none", mec="k", label="paper, Fig. 4")
     if marker_p is not None:
         ax.axvline(marker_p, color="k", ls=":", lw=0.9)
     ax.axhline(0, color="k", lw=0.6)
     ax.set(xlabel="task cosine p", ylabel="relative gap to MMoE",
-           title=title or "MMoE's lead against p (band: 80% of 8-seed blocks)", xlim=(-0.03, 1.03))
+           title=title or "MMoE's lead against p (band: 80% of 8-seed blocks)", xlim=P_LIMITS)
     ax.legend(fontsize=8, loc="lower left")
     return fig
 
 
-def plot_loss_vs_p(summary: Any, paper: bool = True, ax: Any = None, title: str | None = None) -> Figure:
+def plot_loss_vs_p(summary: Any, paper: bool = True, ax: Any = None, title: str | None = None,
+                   normalise: bool = False) -> Figure:
     """Fig. 4 as one picture: each architecture's mean final test MSE against ``p``.
+
+    The paper's losses live on another label scale than the kit's, so they never share the kit's
+    loss axis: with ``normalise`` both are divided by each architecture's own loss at ``p = 1``
+    and drawn on one unitless axis (shapes, not heights); without it the paper's values get a
+    twin axis on the right.
 
     Args:
         summary: DataFrame indexed by correlation with one column per architecture (means), as
             :func:`mmoe_lab.study.analysis.gaps_by_correlation` returns.
-        paper: also draw the paper's read-off values (:data:`mmoe_lab.paper.FIG4`, dashed).
+        paper: also draw the paper's read-off values (:data:`mmoe_lab.paper.FIG4`, hollow
+            diamonds, dashed).
         ax: draw into this axes (default: a new figure).
+        normalise: divide every curve by its value at ``p = 1`` (``summary`` needs that row).
     """
+    from ..study.analysis import normalised_losses, paper_fig4_summary
+
     archs = [a for a in ARCH_LABELS if a in summary.columns]
     if not archs:
         raise invalid("summary", f"a table with architecture columns among {list(ARCH_LABELS)}", summary,
@@ -81,17 +97,25 @@ def plot_loss_vs_p(summary: Any, paper: bool = True, ax: Any = None, title: str 
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.8, 3.2))
     fig = ax.figure
-    ps = np.asarray(summary.index, dtype=float)
+    ours = normalised_losses(summary) if normalise else summary[archs]
+    theirs = normalised_losses(paper_fig4_summary()) if normalise else paper_fig4_summary()[archs]
+    ps = np.asarray(ours.index, dtype=float)
+    pax = ax if normalise else (ax.twinx() if paper else None)
     for a in archs:
-        ax.plot(ps, summary[a], "o-", color=ARCH_COLORS[a], ms=4, label=ARCH_LABELS[a])
-        if paper:
-            pp = sorted(FIG4)
-            ax.plot(pp, [FIG4[p][a] for p in pp], "D--", mfc="none", color=ARCH_COLORS[a], lw=0.9, ms=5)
-    if paper:
-        ax.plot([], [], "D--", mfc="none", color="k", lw=0.9, label="paper, Fig. 4")
-    ax.set(xlabel="task cosine p", ylabel="final test MSE (mean over seeds)", title=title or "loss against p",
-           xlim=(-0.03, 1.03))
-    ax.legend(fontsize=8)
+        ax.plot(ps, ours[a], "o-", color=ARCH_COLORS[a], ms=4, label=ARCH_LABELS[a])
+        if pax is not None:
+            pax.plot(theirs.index, theirs[a], "D--", mfc="none", color=ARCH_COLORS[a], lw=0.9, ms=5)
+    if pax is not None:
+        ax.plot([], [], "D--", mfc="none", color="k", lw=0.9,
+                label="paper, Fig. 4" + ("" if normalise else " (right axis)"))
+    if pax is not None and pax is not ax:
+        pax.set_ylabel("paper's loss (its own scale)")
+        pax.grid(False)
+    ylabel = "loss ÷ its loss at p = 1" if normalise else "final test MSE (mean over seeds)"
+    ax.set(xlabel="task cosine p", ylabel=ylabel, title=title or "loss against p", xlim=P_LIMITS)
+    if normalise:
+        ax.axhline(1.0, color="k", lw=0.6)
+    ax.legend(fontsize=8, loc="upper right")
     return fig
 
 
@@ -109,13 +133,25 @@ def _fig4_axes(ax: Any, curves: Any, p: float, models: Sequence[str], *, paper: 
             ax.axhline(FIG4[p][model], color=ARCH_COLORS[model], ls="--", lw=0.9)
 
 
-def _fig5_axes(ax: Any, per_run: Any, models: Sequence[str], edges: np.ndarray) -> None:
-    """One panel of Fig. 5: each model's final losses as a light fill plus a solid outline (so
-    overlapping histograms stay apart); runs above the last edge are counted in the last bin."""
+#: Fig. 5's outline per model, so that three overlapping tails can be told apart.
+FIG5_LINES: dict[str, str] = {"shared_bottom": "-", "omoe": "--", "mmoe": ":"}
+
+
+def _fig5_axes(ax: Any, per_run: Any, models: Sequence[str], edges: np.ndarray, tails: bool = False) -> None:
+    """One panel of Fig. 5: each model's final losses as a light fill plus an outline in its own
+    line style (so overlapping histograms stay apart); runs above the last edge are counted in
+    the last bin. With ``tails``, the counts are on a log scale (a tail of one or two runs per bin
+    stays visible) and a vertical line in the model's colour and style marks its 90th percentile."""
     for model in models:
         vals = per_run[model].dropna().clip(upper=edges[-1])
         ax.hist(vals, bins=edges, color=ARCH_COLORS[model], alpha=0.18, histtype="stepfilled")
-        ax.hist(vals, bins=edges, color=ARCH_COLORS[model], lw=1.5, histtype="step", label=ARCH_LABELS[model])
+        ax.hist(vals, bins=edges, color=ARCH_COLORS[model], lw=1.6, histtype="step", label=ARCH_LABELS[model],
+                ls=FIG5_LINES.get(model, "-"))
+        if tails:
+            ax.axvline(float(per_run[model].quantile(0.9)), color=ARCH_COLORS[model], lw=1.4,
+                       ls=FIG5_LINES.get(model, "-"))
+    if tails:
+        ax.set_yscale("log")
 
 
 def plot_fig4_curves(curves: Any, preset: str, correlations: Sequence[float] = (0.5, 0.9, 1.0),
@@ -137,9 +173,10 @@ def plot_fig4_curves(curves: Any, preset: str, correlations: Sequence[float] = (
         _fig4_axes(ax, sel, p, models, paper=paper)
         ax.set(title=f"p = {p:g}", xlabel="training step")
     axes[0, 0].set_ylabel("test MSE (mean over runs)")
-    axes[0, 0].legend(fontsize=7)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.suptitle(f"Fig. 4, preset {preset!r}, {n_train} samples (dashed: paper's final loss)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
     return fig
 
 
@@ -157,10 +194,11 @@ def plot_fig5_hist(per_run: Any, preset: str, correlations: Sequence[float] = (0
     hi = float(np.nanquantile(sel[list(models)].to_numpy(), 0.99))
     edges = np.linspace(0, hi, bins + 1)
     for ax, p in zip(axes[0], correlations, strict=True):
-        _fig5_axes(ax, sel[np.isclose(sel.index.get_level_values("correlation"), p)], models, edges)
+        _fig5_axes(ax, sel[np.isclose(sel.index.get_level_values("correlation"), p)], models, edges, tails=True)
         ax.set(title=f"p = {p:g}", xlabel=f"final test MSE (last bin: ≥ {hi:.2g})")
-    axes[0, 0].set_ylabel("runs")
-    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].set_ylabel("runs (log scale)")
+    axes[0, 0].plot([], [], color="k", lw=1.4, label="90th percentile")
+    axes[0, 0].legend(fontsize=9)
     fig.suptitle(f"Fig. 5, preset {preset!r}, {n_train} samples ({len(sel) // max(len(correlations), 1)} runs per p)",
                  fontsize=10)
     fig.tight_layout()
@@ -187,7 +225,7 @@ def plot_study_cell(curves: Any, per_run: Any, preset: str, correlation: float, 
     axes[0].set(xlabel="training step", ylabel="test MSE", title=f"{preset!r}, p = {correlation:g}: mean curve")
     axes[1].set(xlabel=f"final test MSE (last bin: ≥ {hi:.2g})", ylabel="runs",
                 title=f"{int(per_run[list(models)].notna().all(axis=1).sum())} runs")
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -201,17 +239,21 @@ def plot_datasize(ours: Any, reference: Any = None) -> Figure:
     """
     order = ["10000", "100000", "1000000", "fresh"]
     labels = {"10000": "10k", "100000": "100k", "1000000": "1M", "fresh": "fresh"}
-    fig, ax = plt.subplots(figsize=(5.0, 3.0))
-    for df, ls, who in ((ours, "-o", "ours"), (reference, "--s", "independent JAX")):
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    # ours on top, solid; the reference dashed with hollow markers, shifted a little to the right,
+    # so that where both have the same count neither hides the other
+    for df, ls, who, dx, mfc, z in ((ours, "-o", "ours", -0.04, None, 3),
+                                    (reference, "--s", "independent", 0.04, "none", 2)):
         if df is None or len(df) == 0:
             continue
         d = df.set_index("n_train").reindex([o for o in order if o in set(df["n_train"])])
-        x = [order.index(o) for o in d.index]
-        ax.plot(x, d["MMoE<SB"] / d["N"], ls, color=ARCH_COLORS["mmoe"], label=f"MMoE < SB ({who})")
-        ax.plot(x, d["full ordering"] / d["N"], ls, color=ARCH_COLORS["omoe"], label=f"MMoE < OMoE < SB ({who})")
+        x = [order.index(o) + dx for o in d.index]
+        for col, arch, what in (("MMoE<SB", "mmoe", "MMoE < SB"), ("full ordering", "omoe", "MMoE < OMoE < SB")):
+            ax.plot(x, d[col] / d["N"], ls, color=ARCH_COLORS[arch], mfc=mfc or ARCH_COLORS[arch], lw=1.6, ms=6,
+                    zorder=z, label=f"{what} ({who})")
     ax.set(xticks=range(len(order)), xticklabels=[labels[o] for o in order], ylim=(-0.03, 1.03),
            xlabel="training samples per run (paper preset, p = 0.5)", ylabel="share of seeds")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9, loc="upper left")
     return fig
 
 
@@ -248,5 +290,5 @@ def plot_spread_by_size(per_run: Any, preset: str = "paper", correlation: float 
     ax.set(xticks=range(len(sizes)), xticklabels=[f"{labels[s]} (n={sel.xs(s, level='n_train').shape[0]})" for s in sizes],
            yscale="log", xlabel="training samples per run", ylabel="final test MSE (one dot per run)",
            title=f"preset {preset!r}, p = {correlation:g}: spread of runs against data size (bar: median)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     return fig

@@ -44,15 +44,16 @@ MORE_ARCH_LABELS: dict[str, str] = {"cgc": "CGC", "ple": "PLE", "stacked_mmoe": 
 def task_label(name: Any) -> str:
     """How a figure names a task: the kit numbers tasks from 1, as the paper does.
 
-    Code names of the form ``task_0`` / ``task0`` / ``task 0`` become ``"task 1"``; a task-specific
-    expert ``task0_1`` becomes ``"task 1 · 1"`` and a shared one ``shared_1`` ``"shared · 1"`` (experts
-    keep their 0-based index); named tasks (``"watched"``, ``"ctr"``) are returned as they are.
+    Code names of the form ``task_0`` / ``task0`` become ``"task 1"``; a task-specific expert
+    ``task0_1`` becomes ``"task 1 · 1"`` and a shared one ``shared_1`` ``"shared · 1"`` (experts
+    keep their 0-based index). Display names are returned as they are: ``"task 1"`` (already
+    numbered from 1, with a space) and named tasks (``"watched"``, ``"ctr"``).
     """
     text = str(name)
-    m = re.fullmatch(r"task[ _]?(\d+)", text)
+    m = re.fullmatch(r"task_?(\d+)", text)
     if m:
         return f"task {int(m.group(1)) + 1}"
-    m = re.fullmatch(r"task[ _]?(\d+)_(\d+)", text)
+    m = re.fullmatch(r"task_?(\d+)_(\d+)", text)
     if m:
         return f"task {int(m.group(1)) + 1} · {m.group(2)}"
     m = re.fullmatch(r"shared_(\d+)", text)  # a shared expert, named like the task-specific ones
@@ -88,3 +89,9 @@ def png_width(png: bytes) -> int:
 #: to its orange to tell two causes apart).
 COLLAPSE_COLORS: dict[str, Any] = dict(zip(("healthy", "gate_init", "heavy_tail", "high_lr"),
                                            [sns.color_palette("colorblind")[i] for i in (0, 1, 2, 4)], strict=True))
+
+#: One colour per remedy of the collapse lab, drawn beside the causes' colours (vermillion, sky
+#: blue, brown, grey, yellow from the same palette; temperature and the log transform, drawn
+#: together in notebook 06, are far apart from each other and from high_lr and heavy_tail).
+REMEDY_COLORS: dict[str, Any] = dict(zip(("temperature", "log_transform", "gate_dropout", "balance_loss", "loss_weight"),
+                                         [sns.color_palette("colorblind")[i] for i in (3, 9, 5, 7, 8)], strict=True))

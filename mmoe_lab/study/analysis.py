@@ -16,12 +16,13 @@ Nothing here trains or writes; it imports no Keras.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._validate import check_columns, check_int
+from .._validate import check_columns, check_int, invalid
 from ..paper import ARCHITECTURES
 
 __all__ = [
@@ -34,6 +35,15 @@ __all__ = [
     "paper_comparison",
     "relative_gaps",
     "gaps_by_correlation",
+    "normalised_losses",
+    "relative_rise",
+    "paper_fig4_summary",
+    "stored_runs_at",
+    "stored_means_at",
+    "live_gap_points",
+    "describe_gap_draw",
+    "agreement_sentences",
+    "spread_sentences",
 ]
 
 
@@ -188,3 +198,184 @@ def gaps_by_correlation(per_run: pd.DataFrame, block: int = 8, band: tuple[float
                      "seeds": len(g), "blocks": len(blocks)})
     return pd.DataFrame(rows).set_index("correlation")
 
+
+
+# ---- shapes, not heights: the kit's curves beside the paper's (notebooks 04, 05) ----------------
+
+
+def _archs(summary: pd.DataFrame) -> list[str]:
+    archs = [a for a in ARCHITECTURES if a in summary.columns]
+    if not archs:
+        raise invalid("summary", f"a table with architecture columns among {list(ARCHITECTURES)}", summary,
+                      received=f"columns {list(summary.columns)}")
+    return archs
+
+
+def normalised_losses(summary: pd.DataFrame, ref: float = 1.0) -> pd.DataFrame:
+    """Each architecture's mean loss divided by its own loss at ``p = ref`` (1 at ``ref``).
+
+    Losses on different label scales (the kit's standardised labels, the paper's raw ones)
+    cannot be compared; their *shapes* against ``p`` can.
+
+    Args:
+        summary: indexed by correlation, one column per architecture (means), as
+            :func:`gaps_by_correlation` or :func:`paper_fig4_summary` return.
+        ref: the correlation to divide by.
+    """
+    archs = _archs(summary)
+    hit = np.isclose(np.asarray(summary.index, dtype=float), ref)
+    if not hit.any():
+        raise invalid("summary", f"a table with a row at p = {ref:g}", summary,
+                      received=f"p = {list(summary.index)}")
+    return summary[archs] / summary.loc[hit, archs].iloc[0]
+
+
+def relative_rise(summary: pd.DataFrame, p: float = 0.5, ref: float = 1.0) -> pd.Series:
+    """How much each architecture's mean loss rises from ``p = ref`` to ``p`` (0.24 = +24 %)."""
+    norm = normalised_losses(summary, ref)
+    hit = np.isclose(np.asarray(norm.index, dtype=float), p)
+    if not hit.any():
+        raise invalid("summary", f"a table with a row at p = {p:g}", summary, received=f"p = {list(summary.index)}")
+    return norm.loc[hit].iloc[0] - 1.0
+
+
+def paper_fig4_summary() -> pd.DataFrame:
+    """The paper's Fig. 4 (:data:`mmoe_lab.paper.FIG4`, read off the plot) in the layout of
+    :func:`gaps_by_correlation`: one row per ``p``, the three losses, ``omoe_gap``, ``sb_gap``
+    and ``sb_minus_mmoe``."""
+    from ..paper import FIG4
+
+    df = pd.DataFrame(FIG4).T.rename_axis("correlation").sort_index()[list(ARCHITECTURES)]
+    return df.assign(**relative_gaps(df), sb_minus_mmoe=df["shared_bottom"] - df["mmoe"])
+
+
+def stored_runs_at(per_run: pd.DataFrame, p: float) -> pd.DataFrame:
+    """The stored runs at ``p`` in the long layout of a live comparison: ``seed, arch, test_loss``,
+    for the seeds that every architecture has (empty if ``p`` is not stored).
+
+    Args:
+        per_run: one row per ``(correlation, seed)``, one column per architecture
+            (:func:`run_table` for one preset and training size).
+    """
+    ps = per_run.index.get_level_values("correlation").to_numpy(dtype=float)
+    sel = per_run[np.isclose(ps, p)]
+    archs = [a for a in ARCHITECTURES if a in sel.columns]
+    wide = sel[archs].dropna()
+    wide.index = wide.index.get_level_values("seed")
+    return wide.rename_axis("seed").reset_index().melt(id_vars="seed", var_name="arch", value_name="test_loss")
+
+
+def stored_means_at(per_run: pd.DataFrame, p: float) -> dict[str, float]:
+    """Mean final loss per architecture over the stored seeds at ``p`` (``{}`` if not stored)."""
+    runs = stored_runs_at(per_run, p)
+    return {str(a): float(v) for a, v in runs.groupby("arch")["test_loss"].mean().items()}
+
+
+def live_gap_points(runs: pd.DataFrame) -> list[dict[str, float]]:
+    """One point per ``p`` of a live comparison: the two gaps of its means over seeds.
+
+    Args:
+        runs: a live comparison's ``runs`` (:func:`mmoe_lab.experiments.compare_over_seeds`):
+            columns ``arch``, ``correlation``, ``seed``, ``test_loss``.
+
+    Returns:
+        ``[{"p", "omoe_gap", "sb_gap", "seeds"}, ...]`` in increasing ``p``.
+    """
+    means = runs.pivot_table(index="correlation", columns="arch", values="test_loss", aggfunc="mean")
+    gaps = relative_gaps(means.reindex(columns=list(ARCHITECTURES)))
+    seeds = runs.groupby("correlation")["seed"].nunique()
+    return [{"p": float(p), "omoe_gap": float(gaps["omoe_gap"][p]), "sb_gap": float(gaps["sb_gap"][p]),
+             "seeds": int(seeds[p])} for p in means.index]
+
+
+_SHORT_NAMES = {"shared_bottom": "SB", "omoe": "one-gate", "mmoe": "MMoE"}
+_GAP_NAMES = {"omoe_gap": "one-gate gap", "sb_gap": "shared-bottom gap"}
+
+
+def _at(summary: pd.DataFrame, column: str, p: float) -> float:
+    ps = np.asarray(summary.index, dtype=float)
+    return float(np.interp(p, ps, summary[column].to_numpy(dtype=float)))
+
+
+def describe_gap_draw(summary: pd.DataFrame, point: dict[str, float]) -> str:
+    """Where a live 8-seed comparison fell on the stored band, one line per gap.
+
+    E.g. ``"p = 0.5, one-gate gap: yours +0.18, inside the band (+0.05 to +0.45; all 200 seeds:
+    +0.26)"``. Between stored values of ``p`` the band and the mean are interpolated.
+
+    Args:
+        summary: :func:`gaps_by_correlation` of the stored study.
+        point: ``{"p", "omoe_gap", "sb_gap"}`` (:func:`live_gap_points`).
+    """
+    p = float(point["p"])
+    stored = bool(np.isclose(np.asarray(summary.index, dtype=float), p).any())
+    seeds = int(summary["seeds"].min())
+    lines = []
+    for col, name in _GAP_NAMES.items():
+        v, lo, hi, mean = (float(point[col]), _at(summary, f"{col}_lo", p), _at(summary, f"{col}_hi", p),
+                           _at(summary, col, p))
+        where = "inside" if lo <= v <= hi else ("above" if v > hi else "below")
+        band = "the band" if stored else "the band (interpolated)"
+        lines.append(f"p = {p:g}, {name}: yours {v:+.2f}, {where} {band} ({lo:+.2f} to {hi:+.2f}; "
+                     f"all {seeds} seeds: {mean:+.2f})")
+    return "\n".join(lines)
+
+
+def agreement_sentences(summary: pd.DataFrame, paper: pd.DataFrame, ref: float = 1.0) -> list[str]:
+    """One sentence per stored ``p`` on how the kit's shapes agree with the paper's.
+
+    Each sentence gives the relative rise of each architecture's loss from ``p = ref`` (ours,
+    and the paper's where it has that ``p``) and the one-gate gap with its band, and says
+    whether the paper's gap lies inside that band. Lines are wrapped at 96 characters.
+
+    Args:
+        summary: :func:`gaps_by_correlation` of a stored study. paper: :func:`paper_fig4_summary`.
+    """
+    import textwrap
+
+    names = _SHORT_NAMES
+    ours, theirs = normalised_losses(summary, ref), normalised_losses(paper, ref)
+    out = []
+    for p, row in summary.iterrows():
+        p = float(p)
+        head = f"p = {p:g} ({int(row['seeds'])} seeds):"
+        gap, lo, hi = row["omoe_gap"], row["omoe_gap_lo"], row["omoe_gap_hi"]
+        have = np.isclose(np.asarray(paper.index, dtype=float), p)
+        if not np.isclose(p, ref):
+            rises = ", ".join(f"{names[a]} {ours.loc[p, a] - 1:+.0%}" for a in ours.columns)
+            rise_text = f"losses rose from p = {ref:g} by {rises}"
+            if have.any():
+                prow = theirs.loc[have].iloc[0]
+                rise_text += " (paper " + ", ".join(f"{prow[a] - 1:+.0%}" for a in ours.columns) + ")"
+            rise_text += "; "
+        else:
+            rise_text = ""
+        text = f"{head} {rise_text}one-gate gap {gap:+.2f} (band {lo:+.2f} to {hi:+.2f})"
+        if have.any():
+            pg = float(paper.loc[have, "omoe_gap"].iloc[0])
+            verdict = "inside our band: agrees" if lo <= pg <= hi else ("above our band: ours is smaller" if pg > hi
+                                                                         else "below our band: ours is larger")
+            text += f", paper {pg:+.2f}, {verdict}."
+        else:
+            text += "; the paper has no value at this p."
+        out.append(textwrap.fill(text, width=96, subsequent_indent="    "))
+    return out
+
+
+def spread_sentences(per_run: pd.DataFrame, preset: str, correlations: Sequence[float],
+                     n_train: str = "10000") -> list[str]:
+    """One line per ``p`` on Fig. 5's spread: each model's median and 90th percentile.
+
+    Args:
+        per_run: :func:`run_table` (index preset, n_train, correlation, seed).
+    """
+    names = _SHORT_NAMES
+    sel = per_run.xs((preset, n_train), level=["preset", "n_train"])
+    ps = sel.index.get_level_values("correlation").to_numpy(dtype=float)
+    out = []
+    for p in correlations:
+        g = sel[np.isclose(ps, p)]
+        q = {a: (g[a].median(), g[a].quantile(0.9)) for a in ARCHITECTURES if a in g}
+        out.append(f"p = {p:g}: 90th percentile " + ", ".join(f"{names[a]} {hi:.2f}" for a, (_, hi) in q.items())
+                   + "; median " + ", ".join(f"{lo:.3f}" for lo, _ in q.values()))
+    return out

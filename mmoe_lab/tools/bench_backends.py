@@ -9,7 +9,10 @@ process prints them side by side with the JAX/TensorFlow ratio:
 * **ms per training step** of ``build_model`` shared-bottom, OMoE and MMoE (batch 256, after a
   warm-up epoch), with ``steps_per_execution`` 1 and 50;
 * **replicated runs per minute** (:mod:`mmoe_lab.tools.bench_replicas`: R replicas in one stack)
-  and their **FLOP/s as a share of a same-run matmul peak**.
+  and their **FLOP/s as a share of a same-run matmul peak**;
+* **the paper-regime study unit** (:func:`mmoe_lab.tools.bench_replicas.paper_unit`: 20 replicas,
+  fresh samples inside the step, batch 256): seconds per 1,000 replica-steps and the share of
+  the same process's matmul peak.
 
 Timings depend on the machine and on what else runs; the report prints the load average.
 ``--quick`` shrinks every budget (a smoke run, not a measurement).
@@ -81,6 +84,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
     rows = bench_replicas.run_bench(replicas=20 if quick else 100, steps=40 if quick else 200,
                                     sequential=1 if quick else 2)
     res["replicas"] = {r["arch"]: r for r in rows}
+    res["paper_unit"] = bench_replicas.paper_unit(steps=100 if quick else 1_000, repeats=1 if quick else 2)
     return res
 
 
@@ -119,6 +123,10 @@ def format_report(results: dict[str, dict[str, Any]]) -> str:
         row(f"replicated runs/min {arch}", across("replicas", arch, "rep_runs_per_min"), ",.0f", True)
         row(f"  replicated / sequential fits {arch}", across("replicas", arch, "ratio"), ".1f", True)
         row(f"  share of matmul peak {arch}", across("replicas", arch, "fraction_of_peak"), ".1%", True)
+    for arch in first["paper_unit"]:
+        row(f"paper unit {arch}: s per 1,000 replica-steps", across("paper_unit", arch, "s_per_1000_replica_steps"),
+            ".3f", False)
+        row(f"  share of matmul peak, paper unit {arch}", across("paper_unit", arch, "fraction_of_peak"), ".1%", True)
     row("matmul peak GFLOP/s (2048², float32)", across("replicas", next(iter(first["replicas"])), "peak_gflops"),
         ".1f", True)
     lines.append(f"ratio = {names[0]} ÷ {names[1]} for throughputs and shares, {names[1]} ÷ {names[0]} for "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..backend import quiet_import_keras
@@ -37,7 +38,7 @@ from ..paper import ARCHITECTURES  # noqa: E402
 from ..replicas import ReplicaConfig, step_flops, train_replicas  # noqa: E402
 from ..synthetic import make_task_splits  # noqa: E402
 
-__all__ = ["matmul_peak", "time_sequential", "time_replicated", "run_bench", "main"]
+__all__ = ["matmul_peak", "time_sequential", "time_replicated", "run_bench", "paper_unit", "main"]
 
 
 def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
@@ -103,6 +104,54 @@ def run_bench(replicas: int = 100, steps: int = 200, sequential: int = 2, lr: fl
     for r in rows:
         r["peak_gflops"] = peak / 1e9
         r["fraction_of_peak"] = r["rep_gflops"] * 1e9 / peak
+    return rows
+
+
+def _timestamps(marks: list[float]) -> Callable[[int], None]:
+    """A training callback that appends the time of each call to ``marks``."""
+    def mark(_done: int) -> None:
+        marks.append(time.perf_counter())
+
+    return mark
+
+
+def paper_unit(archs: tuple[str, ...] = ARCHITECTURES, replicas: int = 20,
+               steps: int = 1_000, repeats: int = 2) -> dict[str, dict[str, float]]:
+    """The paper-regime study unit's speed on the active backend, and its share of matmul peak.
+
+    One unit of the paper-regime study (:data:`mmoe_lab.study.PAPER_REGIME`: paper preset,
+    fresh samples every step, batch 256, Adam 1e-3) trains ``replicas`` seeds at one ``p`` in
+    one stack (:func:`mmoe_lab.replicas.train_replicas`, sampling inside the compiled step).
+    Here each architecture trains ``steps`` steps (the study runs 20,000) with a curve point
+    every ``steps // 5``; the time from the first curve point to the last (tracing and
+    compilation excluded) gives seconds per 1,000 replica-steps (best of ``repeats``). The
+    FLOP rate counts the model's arithmetic only (:func:`mmoe_lab.replicas.step_flops`; the
+    sampling is overhead), as a share of :func:`matmul_peak` measured in the same process
+    before and after (the best of both).
+
+    Returns:
+        ``{arch: {"s_per_1000_replica_steps", "gflops", "peak_gflops", "fraction_of_peak",
+        "unit_seconds"}}``; ``unit_seconds`` extrapolates to the study's 20,000 steps.
+    """
+    points = 5
+    peak = matmul_peak()
+    rows: dict[str, dict[str, float]] = {}
+    for arch in archs:
+        best = float("inf")
+        for _ in range(repeats):
+            marks: list[float] = []
+            mark = _timestamps(marks)
+            train_replicas(arch, list(range(replicas)), 0.5, preset="paper", n_train=None, n_test=2_000,
+                           steps=steps, batch_size=256, learning_rate=1e-3, eval_every=steps // points,
+                           callback=mark)
+            best = min(best, (marks[-1] - marks[0]) / (steps * (points - 1) // points))
+        rows[arch] = {"s_per_1000_replica_steps": best / replicas * 1_000,
+                      "gflops": step_flops(ReplicaConfig(arch), 256) * replicas / best / 1e9,
+                      "unit_seconds": best * 20_000}
+    peak = max(peak, matmul_peak())
+    for r in rows.values():
+        r["peak_gflops"] = peak / 1e9
+        r["fraction_of_peak"] = r["gflops"] * 1e9 / peak
     return rows
 
 

@@ -47,6 +47,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# the window a learner is assumed to have (screenshots are looked at in this size)
+VIEWPORT = {"width": 1400, "height": 900}
 SERVER_START_TIMEOUT_S = float(os.environ.get("MMOE_LAB_SERVER_TIMEOUT", "180"))
 
 # User settings written into the private settings dir: no network calls for news/updates
@@ -265,7 +267,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 def page(browser: Any, lab_server: LabServer, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Any]:
     """A fresh browser page; its console is logged, a screenshot is kept when the test fails, and
     the kernels it started are shut down afterwards."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport=VIEWPORT)
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     name = request.node.name.replace("/", "_").replace("[", "-").replace("]", "")

@@ -7,6 +7,11 @@ run all cells from the Run menu, and look at the page:
 
 * no cell shows an error output, no widget shows "Error displaying widget", every widget renders;
 * moving the correlation slider with the keyboard really changes what the panel shows;
+* the lesson panels (02 shared-bottom, 03 one-gate MoE, 04 the three-architecture comparison and
+  MMoE): Train answers at once ("compiling…", then the step and the elapsed time) and ends with
+  the learner's own result and a redrawn, sharp figure;
+* a checked exercise (01 ``pearson_spearman``), typed into the editor by keyboard: the reference
+  solution gets ✔, a typical wrong answer gets ✘ with the mistake named;
 * a control notebook with a deliberate exception and a broken widget proves the checks can fail.
 
 Screenshots go to ``tests/browser/artifacts/``. Run: ``make test`` (or
@@ -122,8 +127,9 @@ def run_all_cells(page: Any) -> float:
 def page_problems(page: Any) -> dict[str, list[str]]:
     """Error outputs, widget errors, stderr text and un-executed code cells in the active notebook.
 
-    Errors are read from the notebook model (``output_type == "error"``; on the page a traceback
-    and a stderr stream look alike); widget errors, stderr and prompts from what the page shows.
+    Errors and un-executed cells are read from the notebook model (``output_type == "error"``: on
+    the page a traceback and a stderr stream look alike; a cell with hidden input shows no prompt);
+    widget errors and stderr from what the page shows.
     """
     return page.evaluate(
         """([sel, widgetErr, widgetLoading]) => {
@@ -142,12 +148,11 @@ def page_problems(page: Any) -> dict[str, list[str]]:
                 .map(e => e.querySelector('.jupyter-widgets-error-widget')
                           ? 'widget error view: ' + e.innerText.trim().slice(0, 200)
                           : e.innerText.trim().slice(0, 300));
-            const notRun = [...p.querySelectorAll('.jp-CodeCell')]
-                .filter(c => c.querySelector('.jp-InputArea-editor').innerText.trim() !== '')
-                .map(c => [c.querySelector('.jp-InputArea-prompt').textContent.trim(),
-                           c.querySelector('.jp-InputArea-editor').innerText.trim().slice(0, 80)])
-                .filter(([prompt, src]) => !/\\[\\d+\\]/.test(prompt))
-                .map(([prompt, src]) => `${prompt} ${src}`);
+            // from the model: a cell whose input is hidden (jupyter.source_hidden) has no editor on the page
+            const notRun = [...model.cells]
+                .filter(c => c.type === 'code' && c.sharedModel.getSource().trim() !== ''
+                             && c.toJSON().execution_count == null)
+                .map(c => `[ ]: ${c.sharedModel.getSource().trim().slice(0, 80)}`);
             const stderr = [...p.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
                 .map(e => e.innerText.slice(0, 300));
             return {errors, widgetErrors, notRun, stderr};
@@ -417,16 +422,297 @@ def test_01_task_correlation(lab_server: Any, page: Any, artifacts_dir: Path) ->
     print(f"01 slider: p {moved['start']} -> {moved['right']}: {start_text!r} -> {right_text!r}; images: {scales}")
 
 
-TRAIN_TIMEOUT_S = float(os.environ.get("MMOE_LAB_TRAIN_TIMEOUT", "600"))  # one live MMoE fit, shared cores
+TRAIN_TIMEOUT_S = float(os.environ.get("MMOE_LAB_TRAIN_TIMEOUT", "600"))  # one live fit, shared cores
+ANSWER_TIMEOUT_S = 10.0  # from clicking Train to the panel's first answer (bar reset, "compiling…"), loaded machine
+P_SLIDER = re.compile(r"^p$")  # the lesson panels' p slider (not the comparison panel's "stored p")
+STEP_LABEL = re.compile(r"step [\d,]+/[\d,]+")  # "… · step 1,200/24,000 · 14 s elapsed"
+ELAPSED_LABEL = re.compile(r"step [\d,]+/[\d,]+ · \d+ s elapsed")
+DONE_LABEL = re.compile(r"^done(: [\d,]+ steps)? in \d+ s$")
+
+
+# ------------------------------------------------------------------ a checked exercise ---
+
+EXERCISE = "pearson_spearman"
+# A learner's typical mistake: Spearman taken as the Pearson correlation of the labels, not of their ranks.
+WRONG_SPEARMAN = (
+    "import numpy as np\n\n\ndef pearson_spearman(y1, y2):\n    r = np.corrcoef(y1, y2)[0, 1]\n    return r, r\n"
+)
+WRONG_SPEARMAN_MISTAKE = "your Spearman equals your Pearson"
+
+
+def code_cell(page: Any, text: str) -> Any:
+    """The first code cell of the active notebook whose source contains ``text``, scrolled into view."""
+    index = page.evaluate(
+        """async (text) => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            const i = nb.widgets.findIndex(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes(text));
+            if (i >= 0) await nb.scrollToItem(i, 'center');
+            return i;
+        }""",
+        text,
+    )
+    assert index >= 0, f"no code cell contains {text!r}"
+    cell = page.locator(f'{ACTIVE} .jp-CodeCell[data-windowed-list-index="{index}"]')
+    cell.wait_for(state="visible")
+    return cell
+
+
+def cell_source(page: Any, cell: Any) -> str:
+    return cell.evaluate(
+        """(c) => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            return nb.widgets[Number(c.dataset.windowedListIndex)].model.sharedModel.getSource();
+        }"""
+    )
+
+
+def type_into_cell(page: Any, cell: Any, source: str) -> None:
+    """Replace the cell's code by keyboard, as a learner does: click into it, select all, delete, type.
+
+    Typed line by line: after Enter the editor indents the new line by itself, so each line
+    first selects that automatic indentation (Shift+Home) and deletes it, then types the line
+    with its own indentation. The editor must then hold exactly ``source``.
+    """
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    for i, line in enumerate(source.split("\n")):
+        if i:
+            page.keyboard.press("Enter")
+        page.keyboard.press("Shift+Home")
+        page.keyboard.press("Delete")
+        if line:
+            page.keyboard.type(line)
+    got = cell_source(page, cell)
+    assert got == source, f"the editor holds something else than what was typed:\n{got}"
+
+
+def run_cell(page: Any, cell: Any) -> list[str]:
+    """Click into the cell and press Shift+Enter; wait for its new execution count and an idle
+    kernel; return the texts of its outputs."""
+    prompt = cell.locator(".jp-InputArea-prompt")
+    before = prompt.text_content()
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while True:
+        now = (prompt.text_content() or "").strip()
+        if now != before and re.fullmatch(r"\[\d+\]:", now) and _panel_state(page)["status"] == "idle":
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"the cell did not finish within {RUN_TIMEOUT_S:.0f} s (prompt {now!r})")
+        time.sleep(0.25)
+    return cell.locator(".jp-OutputArea-output").all_inner_texts()
+
+
+def shot_cells(page: Any, artifacts: Path, name: str, first: Any, last: Any) -> None:
+    """Screenshot of the page from the top of ``first`` to the bottom of ``last`` (adjacent cells)."""
+    first.scroll_into_view_if_needed()
+    a, b = first.bounding_box(), last.bounding_box()
+    assert a and b, "a cell to photograph is not on the page"
+    top, bottom = min(a["y"], b["y"]), max(a["y"] + a["height"], b["y"] + b["height"])
+    left, right = min(a["x"], b["x"]), max(a["x"] + a["width"], b["x"] + b["width"])
+    page.screenshot(
+        path=str(artifacts / f"{name}.png"),
+        clip={
+            "x": left,
+            "y": max(top, 0),
+            "width": right - left,
+            "height": min(bottom, page.viewport_size["height"]) - max(top, 0),
+        },
+    )
+
+
+def test_01_exercise_in_the_editor(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
+    """In 01, a learner types the reference solution of ``pearson_spearman`` into the exercise
+    cell, runs it and its check: the check passes (✔). Then they type a known wrong answer
+    (Spearman without ranks): the check fails (✘) and names that mistake."""
+    from mmoe_lab import exercises
+
+    ex = exercises.get(EXERCISE)
+    open_notebook(page, lab_server, "01_task_correlation.ipynb")
+    run_menu(page, "Edit", "Clear Outputs of All Cells")
+    setup = code_cell(page, "mmoe_lab.setup_notebook()")
+    assert "exercises" in cell_source(page, setup), "01's first code cell does not import `exercises`"
+    run_cell(page, setup)
+    answer = code_cell(page, f"def {EXERCISE}(")
+    check = code_cell(page, ex.check_source())
+
+    run_cell(page, answer)
+    out = run_cell(page, check)
+    assert len(out) == 1 and out[0].startswith(f"… {EXERCISE}: not attempted yet —"), out
+
+    type_into_cell(page, answer, ex.solution_source())
+    run_cell(page, answer)
+    out = run_cell(page, check)
+    shot_cells(page, artifacts_dir, "01-exercise-passed", answer, check)
+    assert len(out) == 1 and out[0].startswith(f"✔ {EXERCISE}:"), f"the reference solution did not pass: {out}"
+
+    type_into_cell(page, answer, WRONG_SPEARMAN)
+    run_cell(page, answer)
+    out = run_cell(page, check)
+    shot_cells(page, artifacts_dir, "01-exercise-mistake", answer, check)
+    namespace: dict[str, Any] = {}
+    exec(WRONG_SPEARMAN, namespace)  # the same answer, checked here: the page must show its message
+    expected = str(ex.check(namespace[EXERCISE]))
+    assert WRONG_SPEARMAN_MISTAKE in expected, f"the check no longer names this mistake: {expected!r}"
+    assert out == [expected], f"the page shows {out!r}, expected {expected!r}"
+    problems = page_problems(page)
+    assert not problems["errors"], problems["errors"]
+    print(f"01 exercise: ✔ after typing the solution; then {out[0]!r}")
+
+
+# ------------------------------------------------------------------- the lesson panels ---
+
+
+def progress_row(cell: Any) -> dict[str, Any]:
+    """The panel's progress row as shown: the label beside the bar, the bar's fill (0–1), and
+    whether the Train button is disabled (it is while a run is in progress)."""
+    return cell.evaluate(
+        """(c) => {
+            const prog = c.querySelector('.widget-hprogress');
+            const row = prog ? prog.parentElement : null;
+            const label = row ? [...row.children].filter(e => e !== prog).map(e => e.innerText.trim()).join(' ') : null;
+            const bar = prog ? prog.querySelector('.progress-bar') : null;
+            const track = bar ? bar.parentElement.getBoundingClientRect() : null;
+            const fill = bar && track && track.width > 0 ? bar.getBoundingClientRect().width / track.width : null;
+            const button = [...c.querySelectorAll('button')].find(b => b.innerText.trim() === 'Train');
+            return {label, fill, busy: button ? button.disabled : null};
+        }"""
+    )
+
+
+def press_train(page: Any, cell: Any, artifacts: Path, stem: str) -> dict[str, Any]:
+    """Press Train and watch the progress row as a learner would.
+
+    The panel must answer at once (within ``ANSWER_TIMEOUT_S``): the bar reset and "compiling…",
+    or already a step. While it trains the label must name the step and the elapsed time; at
+    the end (the button enabled again) the label says "done: N steps in t s". Returns the
+    labels seen (in order, without repeats), the seconds to the first answer and to the end.
+    """
+    before = progress_row(cell)
+    assert before["label"] is not None and before["busy"] is False, f"{stem}: no progress row / Train: {before}"
+    t0 = time.monotonic()
+    cell.get_by_role("button", name="Train").click()
+    seen: list[str] = []
+    answered = None
+    shot_taken = busy_seen = False
+    while True:
+        row = progress_row(cell)
+        now = time.monotonic() - t0
+        if row["label"] != (seen[-1] if seen else before["label"]):
+            seen.append(row["label"])
+        if answered is None and row["label"] != before["label"]:
+            answered = now
+            assert row["label"] == "compiling…" or STEP_LABEL.search(row["label"]), (
+                f"{stem}: the first answer to Train is {row['label']!r} (expected 'compiling…' or a step)"
+            )
+            if row["label"] == "compiling…":
+                assert row["fill"] is not None and row["fill"] < 0.05, (
+                    f"{stem}: 'compiling…' with the bar at {row['fill']:.0%}"
+                )
+        if answered is None and now > ANSWER_TIMEOUT_S:
+            pytest.fail(f"{stem}: {ANSWER_TIMEOUT_S:.0f} s after Train the progress row still reads {row['label']!r}")
+        if not shot_taken and row["label"] and ELAPSED_LABEL.search(row["label"]):
+            shot(page, artifacts, f"{stem}-training", cell.locator(".jp-Cell-outputWrapper"))
+            shot_taken = True
+        busy_seen = busy_seen or bool(row["busy"])
+        if answered is not None and busy_seen and row["busy"] is False:
+            break
+        if now > TRAIN_TIMEOUT_S:
+            pytest.fail(f"{stem}: Train not done after {TRAIN_TIMEOUT_S:.0f} s; labels seen: {seen[-5:]}")
+        time.sleep(0.25)
+    assert any(ELAPSED_LABEL.search(x) for x in seen), f"{stem}: no 'step k/N · t s elapsed' while training: {seen[:8]}"
+    assert DONE_LABEL.match(seen[-1]), (
+        f"{stem}: after the run the progress row reads {seen[-1]!r}, not 'done: N steps in t s'"
+    )
+    return {"labels": seen, "answer_s": answered, "total_s": time.monotonic() - t0}
+
+
+def summarise_labels(labels: list[str]) -> str:
+    steps = [x for x in labels if STEP_LABEL.search(x)]
+    shown = labels[:2] + (["…", steps[-1]] if steps else []) + labels[-1:]
+    return " → ".join(dict.fromkeys(shown))
+
+
+def drive_lesson_panel(page: Any, artifacts: Path, stem: str, cell_text: str) -> dict[str, Any]:
+    """Move a lesson panel's p one step right (the figure must stay, the status must announce
+    Train), press Train and wait for the run; returns the views and what the progress row showed."""
+    cell, slider = find_slider(page, P_SLIDER, cell_text=cell_text)
+    outputs = cell.locator(".jp-Cell-outputWrapper")
+    start_view = panel_view(cell)
+    assert start_view[1], f"{stem}: the panel shows no figure before training"
+    wait_images(outputs)
+    assert_images_not_upscaled(cell, f"{stem} before Train")
+    shot(page, artifacts, f"{stem}-before", outputs)
+    start = slider.locator(".widget-readout").inner_text()
+    right = nudge_slider(page, slider, "ArrowRight")
+    moved = wait_panel_change(cell, start_view, f"ArrowRight ({start} -> {right})")
+    p = float(right)
+    assert f"p = {p:g}" in moved[0] and "Train" in moved[0], f"{stem}: moving p should announce Train: {moved[0]!r}"
+    assert moved[1] == start_view[1], f"{stem}: moving p alone must not retrain (the figure changed)"
+    watched = press_train(page, cell, artifacts, stem)
+    after = (
+        wait_panel_change(cell, moved, "Train", timeout_s=UPDATE_TIMEOUT_S)
+        if panel_view(cell) == moved
+        else panel_view(cell)
+    )
+    assert after[1] != moved[1], f"{stem}: Train did not redraw the figure"
+    wait_images(outputs)
+    scales = assert_images_not_upscaled(cell, f"{stem} after Train")
+    shot(page, artifacts, f"{stem}-after-train", outputs)
+    return {"cell": cell, "p": p, "start": start_view, "moved": moved, "after": after, "scales": scales, **watched}
+
+
+@pytest.mark.parametrize(
+    ("notebook", "cell_text", "arch"),
+    [
+        ("02_shared_bottom.ipynb", "shared_bottom_p_panel(", "shared-bottom"),
+        ("03_one_gate_moe.ipynb", "one_gate_panel(", "one-gate MoE"),
+    ],
+    ids=["02", "03"],
+)
+def test_lesson_panel(
+    lab_server: Any, page: Any, artifacts_dir: Path, notebook: str, cell_text: str, arch: str
+) -> None:
+    """02 and 03 run clean; each one's single-architecture panel opens on the stored band, moving
+    p announces Train, Train answers at once ("compiling…", then steps with the elapsed time) and
+    ends with a sentence that reads where your 8-seed mean fell on the band, and a sharp figure."""
+    run_kit_notebook(page, lab_server, artifacts_dir, notebook)
+    nb = notebook[:2]
+    cell = page.locator(f"{ACTIVE} .jp-CodeCell", has_text=cell_text).first
+    cell.scroll_into_view_if_needed()
+    opening = panel_view(cell)[0]
+    assert "stored study" in opening and arch in opening, (
+        f"{nb}: the panel does not open on the stored band: {opening!r}"
+    )
+    run = drive_lesson_panel(page, artifacts_dir, f"{nb}-{cell_text.rstrip('(')}", cell_text)
+    status = run["after"][0]
+    assert re.search(
+        rf"At p = {run['p']:g} your \d+-seed mean for {re.escape(arch)} is \d\.\d{{3}}: "
+        r"(inside|above|below) the band",
+        status,
+    ), f"{nb}: no reading of your run on the band: {status!r}"
+    assert_clean_run(page, f"{Path(notebook).stem} (after Train)")
+    print(
+        f"{nb} {cell_text.rstrip('(')} after Train at p = {run['p']:g} (first answer after {run['answer_s']:.1f} s, "
+        f"done after {run['total_s']:.0f} s): {status!r}; progress: {summarise_labels(run['labels'])}; "
+        f"images: {run['scales']}"
+    )
 
 
 def test_04_mmoe(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
-    """04 runs clean; in its panel the p slider (keyboard) updates the status, Train redraws the heatmaps."""
+    """04 runs clean. Its MMoE panel: the p slider (keyboard) updates the status, Train redraws
+    the heatmaps. Its comparison panel (the only one, after all three architectures are taught):
+    moving p announces Train, Train answers at once ("compiling…", then steps with the elapsed
+    time), and ends with your live run's result and a redrawn, sharp figure with your point."""
     run_kit_notebook(page, lab_server, artifacts_dir, "04_mmoe.ipynb")
     heatmaps = page.locator(f"{ACTIVE} .jp-CodeCell", has_text="plot_gate_heatmaps").first
     if heatmaps.count():
         shot(page, artifacts_dir, "04_mmoe-gate-heatmaps", heatmaps)
-    cell, slider = find_slider(page, CORRELATION_LABEL, cell_text="mmoe_panel(")
+
+    # -- the MMoE panel
+    cell, slider = find_slider(page, P_SLIDER, cell_text="mmoe_panel(")
     outputs = cell.locator(".jp-Cell-outputWrapper")
     start_view = panel_view(cell)
     assert start_view[1], "the MMoE panel shows no figure before training (expected the initial gate heatmaps)"
@@ -446,45 +732,29 @@ def test_04_mmoe(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
     shot(page, artifacts_dir, "04_mmoe-panel-after-train", outputs)
     wait_images(outputs)
     scales = assert_images_not_upscaled(cell, "04 MMoE panel after Train")
-    assert_clean_run(page, "04_mmoe (after Train)")
-    print(f"04 panel after Train at p = {right}: {trained_view[0]!r}; images (natural px, scale): {scales}")
+    print(f"04 MMoE panel after Train at p = {right}: {trained_view[0]!r}; images (natural px, scale): {scales}")
 
-
-@pytest.mark.parametrize("notebook", ["02_shared_bottom.ipynb", "03_one_gate_moe.ipynb"])
-def test_comparison_panel(lab_server: Any, page: Any, artifacts_dir: Path, notebook: str) -> None:
-    """02 and 03 run clean; their comparison panel: the stored-p scrubber redraws at once, moving
-    p only announces training, Train trains three architectures and adds a live point; sharp
-    images. (04 has the same panel after its own MMoE panel, which test_04_mmoe drives.)"""
-    run_kit_notebook(page, lab_server, artifacts_dir, notebook)
-    nb = notebook[:2]
-    cell, scrub = find_slider(page, re.compile(r"stored p"), cell_text="comparison_panel(")
-    outputs = cell.locator(".jp-Cell-outputWrapper")
-    start_view = panel_view(cell)
-    assert "stored study" in start_view[0] and start_view[1], f"no stored view at start: {start_view[0]!r}"
-    wait_images(outputs)
-    assert_images_not_upscaled(cell, f"{nb} comparison panel")
-    shot(page, artifacts_dir, f"{nb}-comparison-panel-before", outputs)
-    nudge_slider(page, scrub, "ArrowRight")
-    scrubbed = wait_panel_change(cell, start_view, "moving stored p")
-    assert scrubbed[1] != start_view[1], "the stored-p scrubber did not redraw the figure"
-    _, slider = find_slider(page, CORRELATION_LABEL, cell_text="comparison_panel(")
-    right = nudge_slider(page, slider, "ArrowRight")
-    moved = wait_panel_change(cell, scrubbed, f"moving p to {right}")
-    assert f"p = {float(right):g}" in moved[0] and "Train" in moved[0], moved[0]
-    assert moved[1] == scrubbed[1], "moving p alone must not retrain (the figure changed)"
-    cell.get_by_role("button", name="Train").click()
-    deadline = time.monotonic() + TRAIN_TIMEOUT_S
-    view = moved
-    while "your live run" not in view[0]:
-        if time.monotonic() > deadline:
-            pytest.fail(f"Train did not finish with a live result: {view[0]!r}")
-        view = wait_panel_change(cell, view, "training", timeout_s=TRAIN_TIMEOUT_S)
-    assert view[1] != moved[1], "Train did not redraw the figure"
-    wait_images(outputs)
-    scales = assert_images_not_upscaled(cell, f"{nb} comparison panel after Train")
-    shot(page, artifacts_dir, f"{nb}-comparison-panel-after-train", outputs)
-    assert_clean_run(page, f"{Path(notebook).stem} (after Train)")
-    print(f"{nb} comparison panel after Train at p = {right}: {view[0]!r}; images: {scales}")
+    # -- the comparison panel: three architectures, MMoE's lead against p
+    cell = page.locator(f"{ACTIVE} .jp-CodeCell", has_text="comparison_panel(").first
+    scrubs = cell.locator(".widget-slider", has_text="stored p")
+    if scrubs.count():  # the stored-study scrubber redraws at once, without training
+        before = panel_view(cell)
+        nudge_slider(page, scrubs.first, "ArrowRight")
+        scrubbed = wait_panel_change(cell, before, "moving stored p")
+        assert scrubbed[1] != before[1], "the stored-p scrubber did not redraw the figure"
+    run = drive_lesson_panel(page, artifacts_dir, "04-comparison-panel", "comparison_panel(")
+    status = run["after"][0]
+    assert re.search(rf"\byour\b.*p = {run['p']:g}|p = {run['p']:g}.*\byour\b", status, re.S), (
+        f"the comparison panel does not show your live run at p = {run['p']:g}: {status!r}"
+    )
+    for arch in ("shared-bottom", "one-gate MoE", "MMoE"):
+        assert re.search(rf"{re.escape(arch)} \d\.\d{{3}}", status), f"no live {arch} loss in {status!r}"
+    assert_clean_run(page, "04_mmoe (after both Trains)")
+    print(
+        f"04 comparison panel after Train at p = {run['p']:g} (first answer after {run['answer_s']:.1f} s, "
+        f"done after {run['total_s']:.0f} s): {status!r}; progress: {summarise_labels(run['labels'])}; "
+        f"images: {run['scales']}"
+    )
 
 
 def test_05_study_panel(lab_server: Any, page: Any, artifacts_dir: Path) -> None:
