@@ -17,26 +17,8 @@ The names below are the package's API, what notebooks use (``study.load_results(
 
 from __future__ import annotations
 
-from .analysis import (
-    agreement_sentences,
-    describe_gap_draw,
-    gaps_by_correlation,
-    live_gap_points,
-    mean_curves,
-    normalised_losses,
-    ordering_counts,
-    paper_comparison,
-    paper_fig4_summary,
-    parse_curve,
-    relative_gaps,
-    relative_rise,
-    run_curves,
-    run_table,
-    seed_set_means,
-    spread_sentences,
-    stored_means_at,
-    stored_runs_at,
-)
+from . import analysis
+from .analysis import *  # noqa: F403 (the analysis functions are the package's API, listed once there)
 from .grid import PAPER_REGIME, STUDY_BUDGET, Study
 from .run import run_study, run_unit
 from .store import load_results, merge_parts
@@ -49,22 +31,5 @@ __all__ = [
     "run_unit",
     "merge_parts",
     "load_results",
-    "parse_curve",
-    "run_table",
-    "ordering_counts",
-    "run_curves",
-    "mean_curves",
-    "seed_set_means",
-    "paper_comparison",
-    "relative_gaps",
-    "gaps_by_correlation",
-    "normalised_losses",
-    "relative_rise",
-    "paper_fig4_summary",
-    "stored_runs_at",
-    "stored_means_at",
-    "live_gap_points",
-    "describe_gap_draw",
-    "agreement_sentences",
-    "spread_sentences",
+    *analysis.__all__,
 ]
