@@ -37,6 +37,7 @@ import pandas as pd
 
 from . import paper
 from ._validate import check_bool, check_choice, check_columns, check_number
+from .io import wrap_text
 
 __all__ = [
     "CENSUS_COLUMNS",
@@ -135,6 +136,8 @@ class CensusData:
         source: ``"full"`` (the official 199,523 / 99,762 split) or ``"test_only"`` (only
             ``census-income.test.gz`` was found and was split here).
         split_note: one sentence saying where train and test came from (no machine paths).
+
+    :attr:`summary` is ``source`` and ``split_note`` as lines to print (at most 100 characters).
     """
 
     train: pd.DataFrame
@@ -145,6 +148,11 @@ class CensusData:
     def __repr__(self) -> str:
         return (f"CensusData(source={self.source!r}, train={len(self.train):,} rows, "
                 f"test={len(self.test):,} rows)")
+
+    @property
+    def summary(self) -> str:
+        """``"SOURCE · SPLIT_NOTE"``, wrapped at 100 characters (:func:`mmoe_lab.io.wrap_text`)."""
+        return wrap_text(f"{self.source} · {self.split_note}")
 
 
 def default_cache_dir() -> Path:
@@ -401,8 +409,9 @@ def load_census_income(
     has_train, has_test = (folder / train_name).is_file(), (folder / test_name).is_file()
     failed = ""
     if (download is None and not (has_train or has_test)) or (download and not has_train):
-        print(f"Census-Income (KDD) is not in {_shown(folder)} (chosen by {how}) yet: downloading the official "
-              f"archive from the UCI Machine Learning Repository, once; later runs read it from there.")
+        print(wrap_text(f"Census-Income (KDD) is not in {_shown(folder)} (chosen by {how}) yet: downloading the "
+                        f"official archive from the UCI Machine Learning Repository, once; later runs read it "
+                        f"from there."))
         try:
             _download(folder, url, _fetch)
         except OSError as exc:
@@ -410,7 +419,7 @@ def load_census_income(
                 raise
             failed = f" (Tried to download {url}: {exc.__cause__ or exc}.)"
         else:
-            print(f"Saved {train_name} and {test_name} in {_shown(folder)}.")
+            print(wrap_text(f"Saved {train_name} and {test_name} in {_shown(folder)}."))
             origin = f"downloaded from the UCI repository (folder chosen by {how})"
         has_train, has_test = (folder / train_name).is_file(), (folder / test_name).is_file()
     if not has_test:

@@ -253,8 +253,8 @@ def summarize_gates(
 
     Returns:
         DataFrame indexed by task with columns ``entropy`` (normalised), ``polarization``,
-        ``top_expert`` and ``top_weight`` (the expert with the largest mean weight, and that
-        weight), ``js_divergence`` (mean JS divergence to the other tasks; 0 for one task),
+        ``top_expert`` and ``top_weight`` (the expert with the largest mean weight, numbered
+        ``1 … E`` as in the figures, and that weight), ``js_divergence`` (mean JS divergence to the other tasks; 0 for one task),
         ``dead_experts`` (count, same for every task), ``balance_cv2`` (this task's importance
         CV²) and, with ``expert_outputs``, ``zero_relu`` (mean zero-activation share over experts).
     """
@@ -266,7 +266,7 @@ def summarize_gates(
         {
             "entropy": normalized_entropy(g),
             "polarization": polarization_rate(g, threshold),
-            "top_expert": mean.argmax(-1),
+            "top_expert": mean.argmax(-1) + 1,
             "top_weight": mean.max(-1),
             "js_divergence": div.sum(1) / max(t - 1, 1),
             "dead_experts": len(dead_experts(g)),
@@ -306,14 +306,14 @@ def gate_statistics(gates: Any, expert_names: Sequence[str], gate_names: Sequenc
 
 
 def gate_table(gates: Any, task_names: Sequence[str] | None = None) -> pd.DataFrame:
-    """Long table, one row per (task, expert): ``mean``, ``std`` and ``utilization``
-    (this task's share of gate mass on the expert). Feed it to the plots."""
+    """Long table, one row per (task, expert; experts numbered ``1 … E``): ``mean``, ``std`` and
+    ``utilization`` (this task's share of gate mass on the expert). Feed it to the plots."""
     g = _check_gates(gates)
     mean, std = gate_mean_std(g)
     util = expert_utilization(g, per_task=True)
     names = _task_names(g.shape[1], task_names)
     rows = [
-        {"task": names[i], "expert": e, "mean": mean[i, e], "std": std[i, e], "utilization": util[i, e]}
+        {"task": names[i], "expert": e + 1, "mean": mean[i, e], "std": std[i, e], "utilization": util[i, e]}
         for i in range(g.shape[1])
         for e in range(g.shape[2])
     ]

@@ -312,7 +312,7 @@ def compare_over_seeds(
             :func:`~mmoe_lab.replicas.train_replicas` to
             :meth:`~mmoe_lab.synthetic.TaskGenerator.from_preset`.
         callback: optional ``callback(done, total)``, e.g. a progress bar
-            (:class:`mmoe_lab.widgets.StepProgress`), called from the calling thread with the
+            (:class:`mmoe_lab.progress.StepProgress`), called from the calling thread with the
             training steps done so far over all architectures and their total: after every
             curve point when the stacks train one after another, every 0.25 s (if ``done``
             moved) when they train side by side. ``done`` never decreases and ends at ``total``.

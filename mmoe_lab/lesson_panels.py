@@ -18,7 +18,6 @@ a press, so a panel's stored output is the same on every machine.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import pandas as pd
 from . import plots
 from ._validate import check_choice, check_columns, check_int, check_ndim, invalid
 from .paper import ARCHITECTURES, FIG4
+from .progress import TrainProgress
 from .widgets import Panel
 
 __all__ = [
@@ -115,7 +115,10 @@ def _at(band: pd.DataFrame, p: float) -> tuple[float, float, float, bool]:
 
 def describe_rise(band: pd.DataFrame, arch: str, p_from: float = 1.0, p_to: float = 0.5) -> str:
     """One sentence: how much the stored mean loss rises from ``p_from`` to ``p_to``, relative
-    to ``p_from``, beside the same ratio of the paper's Fig. 4 where it has both values."""
+    to ``p_from``, beside the same ratio of the paper's Fig. 4 where it has both values (wrapped
+    at 100 characters, :func:`mmoe_lab.io.wrap_text`)."""
+    from .io import wrap_text
+
     check_choice("arch", arch, sorted(plots.ARCH_LABELS))
     check_columns("band", band, ["mean", "lo", "hi", "seeds"])
     a, _, _, _ = _at(band, p_from)
@@ -125,17 +128,20 @@ def describe_rise(band: pd.DataFrame, arch: str, p_from: float = 1.0, p_to: floa
     if p_from in FIG4 and p_to in FIG4:
         paper = FIG4[p_to][arch] / FIG4[p_from][arch] - 1
         text += f" (the paper's Fig. 4: {paper:+.0%})"
-    return text + "."
+    return wrap_text(text + ".")
 
 
 def describe_draw(band: pd.DataFrame, p: float, value: float, arch: str, seeds: int | None = None) -> str:
-    """One sentence that reads where a live mean ``value`` at ``p`` fell on the stored band.
+    """One sentence that reads where a live mean ``value`` at ``p`` fell on the stored band
+    (wrapped at 100 characters; in a panel's HTML status line its line breaks read as spaces).
 
     Args:
         band: :func:`loss_band`'s table. p: the live run's ``p`` (between stored values, the band
             is read linearly). value: the live run's mean loss. arch: its architecture.
         seeds: how many seeds the live mean is over (default: the band's block size).
     """
+    from .io import wrap_text
+
     check_choice("arch", arch, sorted(plots.ARCH_LABELS))
     check_columns("band", band, ["mean", "lo", "hi", "seeds"])
     mean, lo, hi, stored = _at(band, float(p))
@@ -144,38 +150,43 @@ def describe_draw(band: pd.DataFrame, p: float, value: float, arch: str, seeds: 
     where = "inside" if lo <= value <= hi else ("above" if value > hi else "below")
     side = "at" if round(value, 3) == round(mean, 3) else ("above" if value > mean else "below")
     band_text = f"{lo:.3f}–{hi:.3f}" + ("" if stored else ", read between the stored p")
-    return (f"At p = {float(p):g} your {n}-seed mean for {plots.ARCH_LABELS[arch]} is {value:.3f}: {where} the "
-            f"band where {band.attrs.get('coverage', 0.8):.0%} of {block}-seed means land ({band_text}), "
-            f"{side} the {int(band['seeds'].min())}-seed mean {mean:.3f}.")
+    return wrap_text(f"At p = {float(p):g} your {n}-seed mean for {plots.ARCH_LABELS[arch]} is {value:.3f}: "
+                     f"{where} the band where {band.attrs.get('coverage', 0.8):.0%} of {block}-seed means land "
+                     f"({band_text}), {side} the {int(band['seeds'].min())}-seed mean {mean:.3f}.")
 
 
 def describe_gate(gates: Any) -> str:
     """One sentence on a one-gate MoE's gate weights ``(B, T, E)``: the range of the mean weight
-    per expert, the normalised entropy, and whether every task receives the same mix."""
+    per expert, the normalised entropy, and whether every task receives the same mix (wrapped at
+    100 characters)."""
     from .diagnostics import normalized_entropy
+    from .io import wrap_text
 
     g = check_ndim("gates", gates, 3, "(batch, tasks, experts)", dtype=float)
     mean = g[:, 0].mean(axis=0)
     e = g.shape[2]
     same = bool(np.allclose(g, g[:, :1], atol=1e-6))
     entropy = float(np.mean(normalized_entropy(g)))
-    return (f"The gate's mean weight per expert runs from {mean.min():.3f} to {mean.max():.3f} around the "
-            f"uniform 1/{e} = {1 / e:.3f}; its normalised entropy is {entropy:.2f} (1 = an even mix, "
-            f"0 = one expert); every task receives the same mix: {'yes' if same else 'no'}.")
+    return wrap_text(f"The gate's mean weight per expert runs from {mean.min():.3f} to {mean.max():.3f} around "
+                     f"the uniform 1/{e} = {1 / e:.3f}; its normalised entropy is {entropy:.2f} (1 = an even "
+                     f"mix, 0 = one expert); every task receives the same mix: {'yes' if same else 'no'}.")
 
 
 def describe_block_rise(stored_runs: pd.DataFrame, arch: str, p_from: float = 1.0, p_to: float = 0.5,
                         block: int = 8) -> str:
     """One sentence: on how many stored blocks of ``block`` seeds the mean loss is higher at
-    ``p_to`` than at ``p_from`` (the same seeds at both ``p``)."""
+    ``p_to`` than at ``p_from`` (the same seeds at both ``p``; wrapped at 100 characters)."""
+    from .io import wrap_text
+
     check_choice("arch", arch, sorted(stored_runs.columns))
     block = check_int("block", block, 1)
     wide = stored_runs[arch].unstack("correlation")[[p_from, p_to]].dropna()
     seeds = wide.index.to_numpy()
     means = wide.groupby((seeds - seeds.min()) // block).mean()
     rose = int((means[p_to] > means[p_from]).sum())
-    return (f"On {rose} of {len(means)} stored blocks of {block} seeds (seeds {seeds.min()}–{seeds.max()}), "
-            f"{plots.ARCH_LABELS[arch]}'s mean test MSE is higher at p = {p_to:g} than at p = {p_from:g}.")
+    return wrap_text(f"On {rose} of {len(means)} stored blocks of {block} seeds (seeds {seeds.min()}–"
+                     f"{seeds.max()}), {plots.ARCH_LABELS[arch]}'s mean test MSE is higher at p = {p_to:g} "
+                     f"than at p = {p_from:g}.")
 
 
 # ---- the panels ----------------------------------------------------------------------------
@@ -196,27 +207,29 @@ def _band_panel(name: str, arch: str, stored_runs: pd.DataFrame, *, correlation:
     button = widgets.Button(description="Train", button_style="primary", icon="play",
                             tooltip=f"train {label_arch} on {len(seeds)} seeds at this p")
     lo_s, hi_s = EXPECTED_SECONDS
-    bar = widgets.IntProgress(value=0, min=0, max=1, description="progress")
-    label = widgets.Label(f"press Train: about {lo_s}–{hi_s} s ({len(seeds)} seeds at this p)")
-    panel = Panel(name, {"p": p_slider, "train": button}, extra=[widgets.HBox([bar, label])])
-    panel.band, panel.points, panel.progress, panel.progress_label = band, [], bar, label
+    progress = TrainProgress(f"press Train: about {lo_s}–{hi_s} s ({len(seeds)} seeds at this p)")
+    panel = Panel(name, {"p": p_slider, "train": button}, extra=[progress.row])
+    panel.band, panel.points, panel.progress, panel.progress_label = band, [], progress.bar, progress.label
     panel.state = {"source": "stored", "p": float(correlation)}
+    shown: dict[str, Any] = {"result": None, "p": float(correlation)}  # the last press, drawn on the left
 
-    def draw(p: float, result: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Redraw the figure; returns what ``left`` read from ``result`` (for ``panel.state``)."""
+    def draw(marker_p: float) -> dict[str, Any]:
+        """Redraw the figure with the dotted line at ``marker_p`` (the slider) and the last press on
+        the left; returns what ``left`` read from that press (for ``panel.state``)."""
         extra: dict[str, Any] = {}
         if left is None:
-            fig, ax = plt.subplots(figsize=(7.6, 3.4), layout="constrained")
+            fig, ax = plt.subplots(figsize=(7.0, 3.4), layout="constrained")
         else:
-            fig, (ax0, ax) = plt.subplots(1, 2, figsize=(11.0, 3.5), layout="constrained",
-                                          gridspec_kw={"width_ratios": [1, 1.45]})
-            extra = left(ax0, result, p)
-        plots.plot_loss_band_vs_p(band, panel.points, arch, marker_p=p, ax=ax)
+            fig, (ax0, ax) = plt.subplots(1, 2, figsize=(9.4, 4.2), layout="constrained",
+                                          gridspec_kw={"width_ratios": [1, 1.35]})
+            extra = left(ax0, shown["result"], shown["p"])
+        plots.plot_loss_band_vs_p(band, panel.points, arch, marker_p=marker_p, ax=ax, legend_below=left is not None)
         panel.show_figure(fig)
         return extra
 
     def pending(change: Any) -> None:
-        """On slider release: say what pressing Train will do (cheap; no training)."""
+        """On slider release: move the dotted line and say what pressing Train will do (no training)."""
+        draw(float(change["new"]))
         panel.status.value = (f"<b>p = {float(change['new']):g}</b>: press <i>Train</i> to train {label_arch} on "
                               f"{len(seeds)} seeds at this p")
 
@@ -224,30 +237,18 @@ def _band_panel(name: str, arch: str, stored_runs: pd.DataFrame, *, correlation:
         from .experiments import compare_over_seeds
 
         p = float(p_slider.value)
-        button.disabled = True
-        bar.value, bar.max, bar.bar_style = 0, 1, ""  # an empty bar at once, before any compiling
-        label.value = "compiling…"
-        panel.status.value = f"training {label_arch} on {len(seeds)} seeds at p = {p:g}…"
-        start = time.perf_counter()
-        try:
-            def progress(done: int, total: int) -> None:
-                bar.max, bar.value = total, done
-                label.value = f"{label_arch} · step {done}/{total} · {time.perf_counter() - start:.0f} s elapsed"
-
+        with progress.press(button, label_arch):
+            panel.status.value = f"training {label_arch} on {len(seeds)} seeds at p = {p:g}…"
             out = compare_over_seeds([arch], (p,), seeds, callback=progress, **(compare_kwargs or {}))
-            seconds = time.perf_counter() - start
-            bar.value, bar.bar_style = bar.max, "success"
-            label.value = f"done: {bar.max} steps in {seconds:.0f} s"
             losses = out["runs"]["test_loss"].to_numpy(dtype=float)
             point = {"p": p, "loss": float(losses.mean()), "seeds": losses.tolist()}
             panel.points.append(point)
-            extra = draw(p, out)
-            panel.status.value = describe_draw(band, p, point["loss"], arch, seeds=len(seeds))
-            panel.state = {"source": "live", "p": p, "mean": point["loss"], "seeds": point["seeds"],
-                           "seconds": seconds, **extra}
-            panel.result = out
-        finally:
-            button.disabled = False
+            shown["result"], shown["p"] = out, p
+            extra = draw(p)
+        panel.status.value = describe_draw(band, p, point["loss"], arch, seeds=len(seeds))
+        panel.state = {"source": "live", "p": p, "mean": point["loss"], "seeds": point["seeds"],
+                       "seconds": progress.seconds, **extra}
+        panel.result = out
         return out
 
     panel.train = train

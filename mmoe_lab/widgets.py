@@ -6,8 +6,10 @@ Every panel follows the kit's widget convention:
   panel;
 * sliders have ``continuous_update=False``: work happens when the slider is released, not
   while it is dragged; cheap views redraw through :func:`ipywidgets.interactive_output`;
-* training happens only when the **Train** button is pressed, with a progress bar and an
-  ``epoch k/N`` label (no timings, so stored outputs stay deterministic);
+* training happens only when the **Train** button is pressed
+  (:class:`~mmoe_lab.progress.TrainProgress`): the press answers at once with an empty bar and
+  ``compiling…``, then counts steps or epochs with the elapsed time (widget state only, so
+  stored outputs stay deterministic);
 * figures are rendered to PNG into an :class:`ipywidgets.Image`, so the panel's outputs live
   in widget state and a headless run (nbval, nbconvert) stores nothing volatile.
 
@@ -24,12 +26,12 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import plots
-from ._validate import check_int
 from .paper import ARCHITECTURES
+from .progress import TrainProgress
 from .synthetic import label_correlation, make_correlated_tasks
 
 __all__ = [
-    "Panel", "StepProgress",
+    "Panel",
     # guided path (01-05)
     "correlation_panel", "shared_bottom_panel", "mmoe_panel", "comparison_panel", "study_panel",
     # gate collapse (06)
@@ -108,95 +110,10 @@ def correlation_panel(correlation: float = 0.5, *, preset: str = "teaching", n_s
     return panel
 
 
-class StepProgress(widgets.HBox):
-    """A progress bar over training steps, to pass as a ``callback(done, total)``.
-
-    ``compare_over_seeds(..., callback=StepProgress())`` shows it (in a notebook kernel; nothing
-    is shown elsewhere) on the first report, when the total is known, and marks it done when
-    ``done`` reaches the total. Its repr is short and stable, so a stored notebook output does
-    not change from run to run.
-
-    Args:
-        total: steps to count to; ``None``: taken from the first report.
-    """
-
-    def __init__(self, total: int | None = None):
-        self.total = None if total is None else check_int("total", total)
-        self.bar = widgets.IntProgress(value=0, min=0, max=self.total or 1, description="training")
-        self.label = widgets.Label("")
-        super().__init__([self.bar, self.label])
-        if self.total is not None:
-            self._show()
-
-    def _show(self) -> None:
-        self.label.value = f"step 0/{self.total}"
-        if _in_kernel():
-            from IPython.display import display
-
-            display(self)
-
-    def __call__(self, done: int, total: int) -> None:
-        """Report ``done`` of ``total`` steps (the callback protocol of
-        :func:`mmoe_lab.experiments.compare_over_seeds`)."""
-        if self.total is None:
-            self.total = check_int("total", total)
-            self.bar.max = self.total
-            self._show()
-        self.update(done)
-        if done >= self.total:
-            self.finish()
-
-    def update(self, done: int) -> None:
-        """Move the bar to ``done`` steps."""
-        assert self.total is not None, "the total is set on creation or by the first report"
-        self.bar.value = min(int(done), self.total)
-        self.label.value = f"step {self.bar.value}/{self.total}"
-
-    def finish(self) -> None:
-        """Mark the bar finished (it stays visible, full)."""
-        assert self.total is not None, "the total is set on creation or by the first report"
-        self.bar.value = self.total
-        self.bar.bar_style = "success"
-        self.label.value = f"done: {self.total} steps"
-
-    def __repr__(self) -> str:
-        return f"StepProgress(total={self.total})"
-
-
-def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
 def _presets() -> list[str]:
     from .synthetic import PRESETS
 
     return list(PRESETS)
-
-
-def _progress_row(maximum: int, text: str) -> tuple[widgets.IntProgress, widgets.Label]:
-    """A panel's progress bar (``0..maximum``) and the label beside it (lay out as an ``HBox``)."""
-    return widgets.IntProgress(value=0, min=0, max=maximum, description="progress"), widgets.Label(text)
-
-
-def _progress_callback(bar: widgets.IntProgress, label: widgets.Label, epochs: int):
-    """A Keras callback moving ``bar`` one step per epoch; the label says ``epoch k/N``."""
-    import keras
-
-    class _Progress(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            bar.max, bar.value = epochs, 0
-            label.value = f"epoch 0/{epochs}"
-
-        def on_epoch_end(self, epoch, logs=None):
-            bar.value = epoch + 1
-            label.value = f"epoch {epoch + 1}/{epochs}"
-
-    return _Progress()
 
 
 def _training_panel(name: str, arch: str, controls: dict[str, widgets.Widget], *, n_train: int | None,
@@ -208,9 +125,9 @@ def _training_panel(name: str, arch: str, controls: dict[str, widgets.Widget], *
 
     epochs = train_kwargs.get("epochs", LIVE_BUDGET["epochs"])
     button = widgets.Button(description="Train", button_style="primary", icon="play")
-    bar, label = _progress_row(epochs, f"epoch 0/{epochs}")
-    panel = Panel(name, {**controls, "train": button}, extra=[widgets.HBox([bar, label])])
-    panel.progress, panel.progress_label = bar, label
+    progress = TrainProgress(f"press Train: {epochs} epochs, a few seconds", unit="epoch")
+    panel = Panel(name, {**controls, "train": button}, extra=[progress.row])
+    panel.progress, panel.progress_label = progress.bar, progress.label
 
     def pending(**values: Any) -> None:
         """On slider release: say what pressing Train will do (cheap; no training)."""
@@ -221,20 +138,16 @@ def _training_panel(name: str, arch: str, controls: dict[str, widgets.Widget], *
         from .experiments import live_splits, train_and_evaluate
 
         values = {k: w.value for k, w in controls.items()}
-        button.disabled = True
-        try:
-            bar.value, label.value = 0, "compiling…"
+        with progress.press(button, plots.ARCH_LABELS[arch]):
             panel.status.value = "training…"
             data = live_splits(values["p"], seed, preset=preset, n_train=n_train, n_test=n_test, **(constants or {}))
-            res = train_and_evaluate(arch, data, seed=seed, callbacks=[_progress_callback(bar, label, epochs)],
+            res = train_and_evaluate(arch, data, seed=seed, callbacks=[progress.keras_callback(epochs)],
                                      **train_kwargs, **build_kwargs(values))
             info = draw(panel, res, data, values)
-            panel.state = {**values, "test_loss": res["mean_test_loss"], **info}
-            panel.status.value = f"test MSE (mean over tasks) = {res['mean_test_loss']:.3f}" + "".join(
-                f" · {k} = {v:.3f}" for k, v in info.items())
-            panel.result = res
-        finally:
-            button.disabled = False
+        panel.state = {**values, "test_loss": res["mean_test_loss"], **info, "seconds": progress.seconds}
+        panel.status.value = f"test MSE (mean over tasks) = {res['mean_test_loss']:.3f}" + "".join(
+            f" · {k} = {v:.3f}" for k, v in info.items())
+        panel.result = res
         return res
 
     panel.train = train
@@ -354,7 +267,8 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
 
     ``panel.state``: ``source`` (``"live"`` or ``"stored"``), ``p``, ``means`` ``{arch: MSE}``,
     ``omoe_gap``, ``sb_gap`` and, after a press, ``seconds``; ``panel.points``: every live result
-    so far.
+    so far; ``panel.scrub``: the **stored p** slider (after a press it moves, without a redraw, to
+    the stored ``p`` nearest the trained one).
     """
     from .study import describe_gap_draw, relative_gaps, stored_means_at, stored_runs_at
 
@@ -366,8 +280,8 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
     button = widgets.Button(description="Train", button_style="primary", icon="play",
                             tooltip=f"train {len(archs)} architectures × {len(seeds)} seeds at this p")
     controls["train"] = button
-    bar, label = _progress_row(1, f"press Train: {PRESS_TIME}")
-    extra: list[widgets.Widget] = [widgets.HBox([bar, label])]
+    progress = TrainProgress(f"press Train: {PRESS_TIME}")
+    extra: list[widgets.Widget] = [progress.row]
     scrub = None
     if stored_runs is not None:
         start = min(stored_ps, key=lambda q: abs(q - correlation))
@@ -376,7 +290,8 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
         extra.append(widgets.HBox([scrub, widgets.Label(f"browse the stored study ({int(summary['seeds'].min())} "
                                                         "seeds per p), no training")]))
     panel = Panel("comparison_panel", controls, extra=extra)
-    panel.points, panel.progress, panel.progress_label = points, bar, label
+    panel.points, panel.progress, panel.progress_label, panel.scrub = points, progress.bar, progress.label, scrub
+    quiet = {"scrub": False}  # True while Train moves the stored-p slider (no redraw from it)
 
     def draw(runs: Any, p: float, source: str) -> dict[str, float]:
         means = runs.groupby("arch")["test_loss"].mean()
@@ -388,11 +303,14 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
         panel.show_figure(plots.plot_comparison_view(summary, runs, p, points=points, reference=reference,
                                                      reference_p=reference_p, source=what))
         panel.state = {"source": source, "p": p, "means": {str(a): float(v) for a, v in means.items()}, **gaps}
+        # in the order of the bars
         panel.status.value = f"<b>{what}, p = {p:g}</b>: " + " · ".join(
-            f"{plots.ARCH_LABELS[a]} {v:.3f}" for a, v in means.items())
+            f"{plots.ARCH_LABELS[a]} {means[a]:.3f}" for a in plots.ARCH_LABELS if a in means.index)
         return gaps
 
     def on_scrub(change: Any) -> None:
+        if quiet["scrub"]:
+            return
         p = float(change["new"])
         draw(stored_runs_at(stored_runs, p), p, "stored")
 
@@ -400,30 +318,23 @@ def comparison_panel(summary: Any, stored_runs: Any = None, *, correlation: floa
         from .experiments import compare_over_seeds
 
         p = float(controls["p"].value)
-        names = ", ".join(plots.ARCH_LABELS[a] for a in archs)
-        start = time.perf_counter()
-        button.disabled = True
-        bar.max, bar.value, bar.bar_style = 1, 0, ""
-        label.value = "compiling…"
-        panel.status.value = (f"<b>p = {p:g}</b>: training {len(archs)} architectures × {len(seeds)} seeds "
-                              f"({PRESS_TIME})")
-
-        def progress(done: int, total: int) -> None:
-            bar.max, bar.value = total, done
-            label.value = f"{names} · step {done:,}/{total:,} · {time.perf_counter() - start:.0f} s elapsed"
-
-        try:
+        # the architectures train side by side (one after another on TensorFlow); the count is their sum
+        names = " + ".join(plots.ARCH_LABELS[a] for a in archs)
+        with progress.press(button, names):
+            panel.status.value = (f"<b>p = {p:g}</b>: training {len(archs)} architectures × {len(seeds)} seeds "
+                                  f"({PRESS_TIME})")
             out = compare_over_seeds(list(archs), (p,), seeds, callback=progress, **(compare_kwargs or {}))
-            seconds = time.perf_counter() - start
-            bar.value, bar.bar_style = bar.max, "success"
-            label.value = f"done in {seconds:.0f} s"
             gaps = draw(out["runs"], p, "live")
-            panel.state["seconds"] = seconds
-            if all(np.isfinite(v) for v in gaps.values()):
-                panel.status.value += "<br>" + describe_gap_draw(summary, {"p": p, **gaps}).replace("\n", "<br>")
-            panel.result = out
-        finally:
-            button.disabled = False
+            if scrub is not None:  # the stored-p slider follows to the stored p nearest the trained one
+                quiet["scrub"] = True
+                try:
+                    scrub.value = min(stored_ps, key=lambda q: abs(q - p))
+                finally:
+                    quiet["scrub"] = False
+        panel.state["seconds"] = progress.seconds
+        if all(np.isfinite(v) for v in gaps.values()):
+            panel.status.value += "<br>" + describe_gap_draw(summary, {"p": p, **gaps}).replace("\n", "<br>")
+        panel.result = out
         return out
 
     def pending(change: Any) -> None:
@@ -532,11 +443,10 @@ def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", str
                                         continuous_update=False, readout_format=".1f"),
     }
     button = widgets.Button(description="Train", button_style="primary", icon="play")
-    bar, label = _progress_row(config.epochs, f"epoch 0/{config.epochs}")
+    progress = TrainProgress(f"press Train: {config.epochs} epochs, a few seconds", unit="epoch")
     setting = widgets.HTML()
-    panel = Panel("gate_collapse_panel", {**controls, "train": button},
-                  extra=[setting, widgets.HBox([bar, label])])
-    panel.progress, panel.progress_label, panel.setting = bar, label, setting
+    panel = Panel("gate_collapse_panel", {**controls, "train": button}, extra=[setting, progress.row])
+    panel.progress, panel.progress_label, panel.setting = progress.bar, progress.label, setting
 
     shown: dict[str, Any] = {"run": None}  # the (cause, remedy, strength) drawn now
 
@@ -563,25 +473,19 @@ def gate_collapse_panel(cause: str = "high_lr", remedy: str = "temperature", str
 
     def train(_: Any = None) -> dict[str, Any]:
         values = {k: w.value for k, w in controls.items()}
-        button.disabled = True
-        start = time.perf_counter()
-        try:
-            bar.value, bar.bar_style, label.value = 0, "", "compiling…"
+        with progress.press(button, "MMoE"):
             panel.status.value = "training…"
             setting.value = (f"training: <b>{values['cause']}</b> + <b>{values['remedy']}</b> "
                              f"(strength {values['strength']:.1f}) · a few seconds, longer on a busy machine")
             res = run(values["cause"], values["remedy"], values["strength"], seed=seed, config=config,
-                      callbacks=[_progress_callback(bar, label, config.epochs)])
+                      callbacks=[progress.keras_callback(config.epochs)])
             draw(res)
-            bar.bar_style = "success"
-            shown["run"] = (values["cause"], values["remedy"], float(values["strength"]))
-            describe(values["cause"], values["remedy"], values["strength"])
-            s = res["summary"]
-            panel.state = {**values, "setting": res["setting"], "polarization": float(s["polarization"].mean()),
-                           "entropy": float(s["entropy"].mean()), "mean_test_loss": res["mean_test_loss"],
-                           "seconds": time.perf_counter() - start}
-        finally:
-            button.disabled = False
+        shown["run"] = (values["cause"], values["remedy"], float(values["strength"]))
+        describe(values["cause"], values["remedy"], values["strength"])
+        s = res["summary"]
+        panel.state = {**values, "setting": res["setting"], "polarization": float(s["polarization"].mean()),
+                       "entropy": float(s["entropy"].mean()), "mean_test_loss": res["mean_test_loss"],
+                       "seconds": progress.seconds}
         return res
 
     panel.train = train

@@ -80,6 +80,17 @@ def test_report_states_the_rate_and_the_verdict_here():
         "04", "paper_regime_mmoe_best")
 
 
+def test_a_report_too_wide_for_one_line_puts_the_rate_on_its_own_line():
+    for c in claims.REGISTRY:
+        text = claims.report(c.notebook, c.name)
+        assert all(len(line) <= 100 for line in text.splitlines()), text
+        held, units, _ = c.rate
+        rate = text.splitlines()[-1]
+        assert f"held on {held} of {units} " in rate  # the rate is never split across lines
+        if "\n" in text:
+            assert rate.startswith("  held on ") and text.splitlines()[-2].endswith(":")
+
+
 def test_notebook_shaped_units():
     """The notebooks pass their own tables: indexed by arch, or notebook 01's ``at_paper``."""
     unit = claims.read_rows("09_funnel").query("seed == 1")

@@ -109,7 +109,7 @@ def test_compare_over_seeds_defaults_to_the_lesson_and_reports_progress():
 
 def test_step_progress():
     mmoe_lab.setup_notebook(style=False)
-    from mmoe_lab.widgets import StepProgress
+    from mmoe_lab.progress import StepProgress
 
     bar = StepProgress(10)
     bar.update(4)
@@ -127,7 +127,7 @@ def test_step_progress():
 
 
 def test_compare_over_seeds_reports_progress_through_its_callback():
-    from mmoe_lab.widgets import StepProgress
+    from mmoe_lab.progress import StepProgress
 
     bar = StepProgress()
     experiments.compare_over_seeds(["mmoe"], (0.5,), [3], n_train=256, n_test=100, epochs=2, callback=bar)

@@ -59,26 +59,36 @@ def test_loss_band_rejects_bad_arguments(stored: pd.DataFrame) -> None:
         lesson_panels.loss_band(stored, "omoe", block=0)
 
 
+def _sentence(text: str) -> str:
+    """A describe_* sentence, wrapped at 100 characters, as one line again."""
+    assert max(map(len, text.split("\n"))) <= 100, text
+    return " ".join(text.split())
+
+
 def test_describe_draw_reads_where_a_mean_fell(stored: pd.DataFrame) -> None:
     band = lesson_panels.loss_band(stored, "shared_bottom")
     lo, hi, mean = band.loc[0.5, "lo"], band.loc[0.5, "hi"], band.loc[0.5, "mean"]
-    assert ": inside the band" in lesson_panels.describe_draw(band, 0.5, (lo + hi) / 2, "shared_bottom")
-    above = lesson_panels.describe_draw(band, 0.5, hi + 0.05, "shared_bottom")
+
+    def draw(p: float, value: float, **kwargs: int) -> str:
+        return _sentence(lesson_panels.describe_draw(band, p, value, "shared_bottom", **kwargs))
+
+    assert ": inside the band" in draw(0.5, (lo + hi) / 2)
+    above = draw(0.5, hi + 0.05)
     assert ": above the band" in above and f"({lo:.3f}–{hi:.3f})" in above and f"mean {mean:.3f}" in above
-    assert ": below the band" in lesson_panels.describe_draw(band, 0.5, lo - 0.01, "shared_bottom")
-    assert "at the 24-seed mean" in lesson_panels.describe_draw(band, 0.5, mean, "shared_bottom")
-    between = lesson_panels.describe_draw(band, 0.25, 0.5, "shared_bottom", seeds=3)
+    assert ": below the band" in draw(0.5, lo - 0.01)
+    assert "at the 24-seed mean" in draw(0.5, mean)
+    between = draw(0.25, 0.5, seeds=3)
     assert "your 3-seed mean" in between and "read between the stored p" in between
     assert "80% of 8-seed means" in between
 
 
 def test_describe_rise_and_block_rise(stored: pd.DataFrame) -> None:
     band = lesson_panels.loss_band(stored, "shared_bottom")
-    text = lesson_panels.describe_rise(band, "shared_bottom")
+    text = _sentence(lesson_panels.describe_rise(band, "shared_bottom"))
     rise = band.loc[0.5, "mean"] / band.loc[1.0, "mean"] - 1
     assert f"{rise:+.0%} relative to p = 1" in text
     assert "the paper's Fig. 4: +25%" in text  # 0.20 -> 0.25 in the paper's read-off
-    blocks = lesson_panels.describe_block_rise(stored, "omoe")
+    blocks = _sentence(lesson_panels.describe_block_rise(stored, "omoe"))
     wide = stored["omoe"].unstack("correlation")
     means = wide.groupby(wide.index // 8).mean()
     assert blocks.startswith(f"On {int((means[0.5] > means[1.0]).sum())} of 3 stored blocks of 8 seeds")
@@ -86,11 +96,11 @@ def test_describe_rise_and_block_rise(stored: pd.DataFrame) -> None:
 
 def test_describe_gate_names_one_mix() -> None:
     one = np.tile(np.array([[0.5, 0.25, 0.25]]), (4, 2, 1))
-    assert "runs from 0.250 to 0.500" in lesson_panels.describe_gate(one)
-    assert lesson_panels.describe_gate(one).endswith("the same mix: yes.")
+    assert "runs from 0.250 to 0.500" in _sentence(lesson_panels.describe_gate(one))
+    assert _sentence(lesson_panels.describe_gate(one)).endswith("the same mix: yes.")
     two = one.copy()
     two[:, 1] = [0.25, 0.25, 0.5]
-    assert lesson_panels.describe_gate(two).endswith("the same mix: no.")
+    assert _sentence(lesson_panels.describe_gate(two)).endswith("the same mix: no.")
     with pytest.raises(ValueError, match=r"`gates` should be an array of shape \(batch, tasks, experts\)"):
         lesson_panels.describe_gate(one[0])
 
@@ -157,7 +167,9 @@ def test_panel_press_answers_at_once_and_adds_a_point(make, stored: pd.DataFrame
     seen: list[str] = []
     panel.progress_label.observe(lambda change: seen.append(change["new"]), names="value")
     panel.controls["p"].value = 0.0
-    assert "press <i>Train</i>" in panel.status.value and panel.n_draws == 1  # the slider trains nothing
+    # releasing the slider moves the dotted p line (a redraw) and trains nothing
+    assert "press <i>Train</i>" in panel.status.value and panel.n_draws == 2
+    assert panel.points == [] and panel.state["source"] == "stored" and seen == []
     panel.controls["train"].click()
     assert seen[0] == "compiling…"
     assert any(" · step 10/20 · " in s and s.endswith("s elapsed") for s in seen)
@@ -166,7 +178,7 @@ def test_panel_press_answers_at_once_and_adds_a_point(make, stored: pd.DataFrame
     assert panel.state["source"] == "live" and panel.state["p"] == 0.0 and len(panel.state["seeds"]) == 2
     assert panel.state["mean"] == pytest.approx(np.mean(panel.state["seeds"]))
     assert panel.status.value.startswith("At p = 0 your 2-seed mean")
-    assert len(panel.points) == 1 and panel.n_draws == 2
+    assert len(panel.points) == 1 and panel.n_draws == 3
     if make is lesson_panels.one_gate_panel:
         assert panel.state["same_mix"] and sum(panel.state["mix"]) == pytest.approx(1.0, abs=1e-5)
     seen.clear()

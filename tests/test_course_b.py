@@ -193,8 +193,13 @@ def test_comparison_panel_press_resets_the_bar_and_trains_only_the_chosen_p(monk
     assert calls == [(("shared_bottom", "omoe", "mmoe"), (0.0,), (0, 1))]
     assert labels[0] == "compiling…"
     assert "step 3/6" in labels[1] and "elapsed" in labels[1]
-    assert panel.progress_label.value.startswith("done in")
+    assert panel.progress_label.value.startswith("done: 6 steps in")
     assert panel.points == [{"p": 0.0, "omoe_gap": 0.5, "sb_gap": 0.75}]
+    # the status lists the losses in the order of the bars; the stored-p slider follows the press
+    status = panel.status.value
+    assert status.index("shared-bottom 2.000") < status.index("one-gate MoE 1.000") < status.index("MMoE 0.500")
+    assert panel.scrub.value == min(float(q) for q in summary.index)  # the stored p nearest 0
+    assert panel.state["source"] == "live" and panel.n_draws == 2  # moved quietly: no stored redraw
     assert "one-gate gap: yours +0.50" in panel.status.value
     assert panel.state["source"] == "live" and panel.state["seconds"] >= 0
 
@@ -240,3 +245,18 @@ def test_remedy_colours_are_distinct_from_each_other():
     fig = plots.plot_gate_curves({"x": pd.DataFrame([{"epoch": 0, "task": "task_0", "entropy": 1.0,
                                                       "polarization": 0.0}])})
     assert len(fig.axes[1].get_ylabel()) <= 20
+
+
+def test_worse_than_p1_sentence_counts_the_values_of_p_above_p1():
+    import pandas as pd
+
+    from mmoe_lab import study
+
+    summary = pd.DataFrame({"shared_bottom": [1.2, 0.9, 1.0], "omoe": [1.5, 1.2, 1.0], "mmoe": [1.0, 1.0, 1.0]},
+                           index=pd.Index([0.5, 0.9, 1.0], name="correlation"))
+    text = study.worse_than_p1_sentence(summary, label="a study")
+    flat = " ".join(text.split())
+    assert flat.startswith("a study: loss above its own at p = 1, over p = 0.5 to 0.9:")
+    assert "SB at 1 of 2 (-10% to +20%)" in flat and "one-gate at 2 of 2 (+20% to +50%)" in flat
+    assert "MMoE at 0 of 2 (+0% to +0%)" in flat
+    assert all(len(line) <= 100 for line in text.splitlines())

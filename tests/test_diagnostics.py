@@ -116,6 +116,8 @@ def test_summarize_and_table():
                 "balance_cv2", "zero_relu"):
         assert col in s.columns
     np.testing.assert_allclose(s["entropy"], D.normalized_entropy(g))
+    # experts are numbered 1..E, as in the figures
+    np.testing.assert_array_equal(s["top_expert"], g.mean(0).argmax(-1) + 1)
     assert s["js_divergence"].iloc[0] == pytest.approx(D.task_divergence(g)[0, 1])
     tab = D.gate_table(g)
     assert len(tab) == 2 * 4
@@ -395,7 +397,8 @@ def test_gate_collapse_panel_callbacks(keras):
     panel.controls["remedy"].value = "none"
     panel.controls["train"].click()
     assert calls == [("heavy_tail", "none", 0.4)]
-    assert panel.n_draws == 2 and panel.progress.value == 3 and panel.progress_label.value == "epoch 3/3"
+    assert panel.n_draws == 2 and panel.progress.value == 3
+    assert panel.progress_label.value.startswith("done: 3 epochs in")
     assert panel.state["cause"] == "heavy_tail" and panel.state["mean_test_loss"] == 0.375
     assert "polarisation" in panel.status.value and not panel.controls["train"].disabled
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 
 import numpy as np
 import pytest
@@ -70,6 +71,29 @@ def test_starter_is_not_attempted(ex):
         assert "raise NotImplementedError  # your code here" in ex.starter_source()
         assert ex.starter_source().startswith(f"def {ex.name}(")
     assert ex.check_source() == f'exercises.get("{ex.name}").check({ex.name})'
+
+
+def test_result_text_is_wrapped_and_its_html_renders_emphasis_and_code():
+    from IPython.lib.pretty import pretty
+
+    from mmoe_lab.exercises.notebooks import outcome_of
+
+    ex = exercises.get("pearson_spearman")
+    ranks = next(m for m in ex.mistakes if "*ranks*" in m.message)
+    for result in (ex.check(ranks.fn), ex.check(None)):
+        text = pretty(result)  # the text/plain a notebook stores
+        assert text.splitlines()[0].startswith(str(result)[:20]) and len(text.splitlines()) > 1
+        assert all(len(line) <= 100 for line in text.splitlines())
+        assert " ".join(text.split()) == " ".join(str(result).split())  # the same words, wrapped
+        saved = {"outputs": [{"output_type": "execute_result", "data": {"text/plain": text}}]}
+        assert outcome_of(saved, ex.name).message == result.message  # --status reads the whole message
+    failed, todo = ex.check(ranks.fn), ex.check(None)
+    assert "*ranks*" in str(failed) and "correlation of the <em>ranks</em> of y1" in failed._repr_html_()
+    assert "<code>raise NotImplementedError</code>" in todo._repr_html_() and "max-width: 100ch" in todo._repr_html_()
+    for ex in FUNCTION_EXERCISES:  # no message shows a markdown asterisk or backtick as HTML
+        for mistake in ex.mistakes:
+            body = ex.check(mistake.fn)._repr_html_().split("</b>: ", 1)[1]
+            assert not re.search(r"\*[A-Za-z]", body) and "`" not in body, (ex.name, body)  # `x ** 2` may stay
 
 
 @pytest.mark.parametrize("ex", FUNCTION_EXERCISES, ids=lambda ex: ex.name)

@@ -7,6 +7,10 @@
 * **What strict nbval compares.** Cells whose printed text is a live training draw carry the
   ``nbval-ignore-output`` tag with a comment saying why; at least 80 % of all code cells are
   still compared.
+* **Lines a learner can read.** No line a notebook prints (stream output, or the plain-text form
+  of a cell's value) is wider than :data:`mmoe_lab.io.TEXT_WIDTH`; DataFrames and widgets are
+  exempt (a notebook shows their HTML or the widget). :func:`mmoe_lab.io.wrap_text` makes the
+  kit's sentences that narrow.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from mmoe_lab.io import TEXT_WIDTH, wrap_text
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -116,3 +122,79 @@ def test_ignored_outputs_say_why_and_most_cells_are_compared() -> None:
     assert not missing_reason, f"cells whose output nbval ignores without a first-line comment why: {missing_reason}"
     share = 1 - ignored / total
     assert share >= MIN_COMPARED_SHARE, f"only {share:.0%} of {total} code cells are compared by strict nbval"
+
+
+# ---- lines a learner can read ---------------------------------------------------------------------
+
+#: Mime types of a value a notebook shows as a widget: its text/plain repr is never seen.
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def _printed_text(out: dict) -> str | None:
+    """The text a learner reads from one output: stream text, or the text/plain of a value that
+    is not a DataFrame (shown as an HTML table) or a widget; ``None`` for anything else."""
+    if out.get("output_type") == "stream":
+        text = out.get("text", "")
+        return "".join(text) if isinstance(text, list) else text
+    data = out.get("data", {})
+    html = data.get("text/html", "")
+    html = "".join(html) if isinstance(html, list) else html
+    if "text/plain" not in data or WIDGET_MIME in data or "<table" in html:
+        return None
+    plain = data["text/plain"]
+    return "".join(plain) if isinstance(plain, list) else plain
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_printed_line_is_wider_than_the_text_width(notebook: Path) -> None:
+    wide = []
+    for i, cell in enumerate(_cells(notebook)):
+        for out in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            text = _printed_text(out)
+            wide += [f"cell {i} ({len(line)} characters): {line[:60]}…" for line in (text or "").split("\n")
+                     if len(line) > TEXT_WIDTH]
+    assert not wide, f"{notebook.name}: printed lines wider than {TEXT_WIDTH} characters: {wide}"
+
+
+def test_printed_text_skips_dataframes_and_widgets_only() -> None:
+    long = "x " * 80
+    assert _printed_text({"output_type": "stream", "name": "stdout", "text": [long]}) == long
+    assert _printed_text({"output_type": "execute_result", "data": {"text/plain": long}}) == long
+    assert _printed_text({"output_type": "execute_result",
+                          "data": {"text/plain": long, "text/html": '<table class="dataframe">'}}) is None
+    assert _printed_text({"output_type": "display_data", "data": {"text/plain": long, WIDGET_MIME: {}}}) is None
+    assert _printed_text({"output_type": "display_data", "data": {"image/png": "..."}}) is None
+
+
+def test_wrap_text_breaks_between_words_within_the_width() -> None:
+    text = "held on 11 of 20 other seeds (seeds 1-20), " * 6
+    lines = wrap_text(text).split("\n")
+    assert len(lines) > 1 and all(len(line) <= TEXT_WIDTH for line in lines)
+    assert all(line.startswith("  ") for line in lines[1:])  # continuation lines are indented
+    assert " ".join(text.split()) == " ".join(" ".join(lines).split())  # no word lost or split
+    assert wrap_text("short stays as it is") == "short stays as it is"
+    assert wrap_text("") == "" and wrap_text("a\n\nb") == "a\n\nb"  # newlines stay
+
+
+def test_wrap_text_keeps_each_lines_indent_and_what_belongs_together() -> None:
+    text = "    " + "word " * 30
+    lines = wrap_text(text, width=40).split("\n")
+    assert lines[0].startswith("    word") and all(line.startswith("      word") for line in lines[1:])
+    assert wrap_text("aaaa bbbb p = 0.5", width=12) == "aaaa bbbb\n  p = 0.5"  # not "p =" / "0.5"
+    assert wrap_text("replace `raise NotImplementedError` now", width=30) == (
+        "replace\n  `raise NotImplementedError`\n  now")
+    assert wrap_text("seeds 1-20 and 21-40", width=12) == "seeds 1-20\n  and 21-40"  # no break at hyphens
+    assert wrap_text("see https://example.org/a/very/long/path ok", width=20) == (
+        "see\n  https://example.org/a/very/long/path\n  ok")  # a word wider than the width stays whole
+    assert wrap_text("one two three", width=8, indent="") == "one two\nthree"
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"text": 3}, "`text` should be a str"),
+    ({"text": "a", "width": 2}, "`width` should be an integer >= 4"),
+    ({"text": "a", "width": 10.0}, "`width` should be an integer >= 4"),
+    ({"text": "a", "indent": None}, "`indent` should be a str"),
+])
+def test_wrap_text_rejects_bad_arguments(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        wrap_text(**kwargs)

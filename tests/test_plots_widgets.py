@@ -190,7 +190,7 @@ def test_shared_bottom_panel_trains_only_on_click(widgets_mod):
     panel.controls["train"].click()
     assert panel.state["p"] == 0.8 and np.isfinite(panel.state["test_loss"])
     assert panel.progress.value == panel.progress.max == 2
-    assert panel.progress_label.value == "epoch 2/2"
+    assert panel.progress_label.value.startswith("done: 2 epochs in")
     assert panel.n_draws == 2 and not panel.controls["train"].disabled
     assert f"{panel.state['test_loss']:.3f}" in panel.status.value
     assert len(panel.result["history"]) == 2
@@ -210,3 +210,28 @@ def test_mmoe_panel_retrains_with_chosen_experts(widgets_mod):
     assert panel.state["experts"] == 3 and panel.state["p"] == 0.2
     assert 0.0 <= panel.state["gate JSD"] <= 1.0
     assert panel.n_draws == 1 and bytes(panel.image.value).startswith(PNG_MAGIC)
+
+
+def test_train_progress_answers_at_once_counts_and_recovers_from_an_error():
+    pytest.importorskip("ipywidgets")
+    import ipywidgets
+
+    from mmoe_lab.progress import TrainProgress
+
+    button = ipywidgets.Button(description="Train")
+    progress = TrainProgress("press Train: about 20 s")
+    assert progress.label.value == "press Train: about 20 s"
+    progress.bar.value = progress.bar.max = 5  # a previous press left the bar full
+    seen: list[tuple[str, bool, int]] = []
+    with progress.press(button, "MMoE"):
+        seen.append((progress.label.value, button.disabled, progress.bar.value))
+        progress(3, 6)
+        seen.append((progress.label.value, button.disabled, progress.bar.value))
+    assert seen[0] == ("compiling…", True, 0)
+    assert seen[1][0].startswith("MMoE · step 3/6 · ") and seen[1][0].endswith("s elapsed")
+    assert progress.label.value.startswith("done: 6 steps in") and progress.bar.bar_style == "success"
+    assert not button.disabled and progress.seconds >= 0
+    with pytest.raises(RuntimeError, match="boom"), progress.press(button, "MMoE"):
+        raise RuntimeError("boom")
+    assert progress.bar.bar_style == "danger" and "see the error below" in progress.label.value
+    assert not button.disabled  # the learner can press again

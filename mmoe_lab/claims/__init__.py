@@ -47,6 +47,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._validate import check_choice, invalid
+from ..io import TEXT_WIDTH, wrap_text
 from .framework import (
     MIN_SEEDS,
     MIN_UNITS,
@@ -94,10 +95,12 @@ def check(notebook: str, name: str, unit: pd.DataFrame) -> bool:
 
 
 def report(notebook: str, name: str, unit: pd.DataFrame | None = None) -> str:
-    """One line for a notebook to print: whether the claim holds on ``unit`` and its stated rate.
+    """The text a notebook prints: whether the claim holds on ``unit`` and its stated rate.
 
     E.g. ``"ESMM beats MMoE on pCVR MAE: holds here; held on 11 of 20 other seeds (seeds 1-20)"``.
-    Without ``unit``, only the rate. Works for every claim, asserted or not.
+    Without ``unit``, only the rate. Works for every claim, asserted or not. A line wider than
+    :data:`~mmoe_lab.io.TEXT_WIDTH` becomes the statement (wrapped), then the rate on a line of
+    its own, indented.
     """
     claim = get(notebook, name)
     held, units, seeds = claim.rate
@@ -105,7 +108,9 @@ def report(notebook: str, name: str, unit: pd.DataFrame | None = None) -> str:
     where = (f"{held} of {units} other seeds ({covered})" if units == seeds else
              f"{held} of {units} sets of seeds ({covered}, {seeds} seeds)")
     here = "" if unit is None else ("holds here; " if claim.holds(unit) else "does not hold here; ")
-    return f"{claim.statement}: {here}held on {where}"
+    line = f"{claim.statement}: {here}held on {where}"
+    # too wide to read on one line: the statement, then its rate on an indented line of its own
+    return line if len(line) <= TEXT_WIDTH else wrap_text(f"{claim.statement}:\n  {here}held on {where}")
 
 
 def table(notebook: str | None = None, fresh: dict[str, Units] | None = None) -> pd.DataFrame:

@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..io import TEXT_WIDTH, wrap_text
+
 __all__ = ["MARKS", "Result", "Case", "Mistake", "Floats", "Integer", "Pair", "ArrayList", "Mapping",
            "Exercise", "FunctionExercise", "describe", "fmt"]
 
@@ -37,7 +39,10 @@ class Result:
 
     Its text (``str`` and ``repr``, deterministic) is ``"✔ NAME: …"`` when the answer passed,
     ``"✘ NAME: …"`` when it failed and ``"… NAME: not attempted yet — …"`` when the learner's
-    function is still the starting point; a notebook shows it as one coloured line.
+    function is still the starting point, on one line. A notebook shows it as a coloured
+    paragraph at most 100 characters wide (``*word*`` in italics, ```code``` as code); its
+    text/plain form is the same text wrapped by :func:`mmoe_lab.io.wrap_text` (continuation
+    lines indented).
     """
 
     name: str
@@ -54,10 +59,25 @@ class Result:
 
     __repr__ = __str__
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(wrap_text(str(self)))
+
     def _repr_html_(self) -> str:
         colour = _COLOURS[self.status]
-        return (f'<div style="color: {colour}; font-family: var(--jp-code-font-family, monospace);">'
-                f"{MARKS[self.status]} <b>{html.escape(self.name)}</b>: {html.escape(self.message)}</div>")
+        return (f'<div style="color: {colour}; font-family: var(--jp-code-font-family, monospace); '
+                f'max-width: {TEXT_WIDTH}ch;">'
+                f"{MARKS[self.status]} <b>{html.escape(self.name)}</b>: {_inline_html(self.message)}</div>")
+
+
+#: ``*word*`` (emphasis) and ```code``` in a message, as the notebooks' markdown writes them.
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _inline_html(message: str) -> str:
+    """``message`` escaped for HTML, with ``*word*`` in ``<em>`` and ```code``` in ``<code>``."""
+    text = _CODE.sub(r"<code>\1</code>", html.escape(message))
+    return _EMPHASIS.sub(r"<em>\1</em>", text)
 
 
 def fmt(x: Any) -> str:
@@ -375,7 +395,7 @@ class Exercise:
 
     def hint(self) -> None:
         """Print a hint."""
-        print(f"Hint for {self.name}: {self.hint_text}")
+        print(wrap_text(f"Hint for {self.name}: {self.hint_text}"))
 
     def solution(self) -> None:
         """Print the reference solution's source."""

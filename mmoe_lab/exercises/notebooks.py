@@ -98,15 +98,17 @@ def _texts(cell: dict[str, Any]) -> list[str]:
 
 
 def outcome_of(cell: dict[str, Any], name: str) -> CheckOutcome:
-    """Read one check cell's saved outputs: the line ``MARK NAME: message``, or the error."""
+    """Read one check cell's saved outputs: the line ``MARK NAME: message`` (with the indented
+    lines that continue a wrapped message), or the error."""
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
             return CheckOutcome(name, "error", f"{out.get('ename', 'Error')}: {out.get('evalue', '')}")
-    prefix = re.compile(rf"^({'|'.join(map(re.escape, _STATUS_BY_MARK))}) {re.escape(name)}: (.*)$", re.M)
+    marks = "|".join(map(re.escape, _STATUS_BY_MARK))
+    prefix = re.compile(rf"^({marks}) {re.escape(name)}: (.*(?:\n[ ]+\S.*)*)$", re.M)
     for text in _texts(cell):
         match = prefix.search(text)
         if match:
-            return CheckOutcome(name, _STATUS_BY_MARK[match.group(1)], match.group(2))
+            return CheckOutcome(name, _STATUS_BY_MARK[match.group(1)], " ".join(match.group(2).split()))
     return CheckOutcome(name, "not_run", "")
 
 

@@ -27,7 +27,7 @@ P_LIMITS = (-0.08, 1.08)
 
 def plot_loss_band_vs_p(band: Any, points: Sequence[dict[str, Any]] = (), arch: str = "shared_bottom", *,
                         reference: Any = None, marker_p: float | None = None, ax: Any = None,
-                        title: str | None = None) -> Figure:
+                        title: str | None = None, legend_below: bool = False) -> Figure:
     """One architecture's test loss against the task cosine ``p``: the stored mean, the band
     where 8-seed means land, and the learner's live draws on it.
 
@@ -40,6 +40,7 @@ def plot_loss_band_vs_p(band: Any, points: Sequence[dict[str, Any]] = (), arch: 
         reference: another architecture's band (same layout), drawn as a dashed mean line.
         marker_p: draw a dotted vertical line at this ``p`` (a slider's position).
         ax: draw into this axes (default: a new figure).
+        legend_below: put the legend under the axes (default: to their right).
     """
     check_choice("arch", arch, sorted(ARCH_LABELS))
     need = {"mean", "lo", "hi"}
@@ -70,21 +71,26 @@ def plot_loss_band_vs_p(band: Any, points: Sequence[dict[str, Any]] = (), arch: 
             offsets = np.linspace(-0.015, 0.015, single.size)
             inside = single <= top
             clipped += int((~inside).sum())
-            ax.plot(float(pt["p"]) + offsets[inside], single[inside], ".", color=color, alpha=0.6, ms=4,
-                    label="your single seeds" if i == 0 else None, zorder=4)
+            # dark-rimmed dots, so that even the grey of shared-bottom reads on the dotted p line
+            ax.plot(float(pt["p"]) + offsets[inside], single[inside], "o", color=color, mec="k", mew=0.5,
+                    alpha=0.9, ms=4.5, label="your single seeds" if i == 0 else None, zorder=4)
             ax.plot(float(pt["p"]) + offsets[~inside], np.full((~inside).sum(), top * 0.985), "^", color=color,
-                    alpha=0.6, ms=4, zorder=4)
+                    mec="k", mew=0.5, alpha=0.9, ms=5, zorder=4)
         ax.plot(float(pt["p"]), float(pt["loss"]), marker, color=color, mec="k", mew=1.2, ms=9, zorder=5,
                 label="your 8-seed mean" if i == 0 else None)
     if clipped:
-        ax.plot([], [], "^", color=color, alpha=0.6, ms=4, label=f"{clipped} single seed(s) above the plot")
+        ax.plot([], [], "^", color=color, mec="k", mew=0.5, alpha=0.9, ms=5,
+                label=f"{clipped} single seed(s) above the plot")
     if marker_p is not None:
-        ax.axvline(marker_p, color="k", ls=":", lw=0.9)
+        ax.axvline(marker_p, color="0.35", ls=":", lw=1.0, zorder=1, label=f"slider: p = {marker_p:g}")
     ax.set(xlabel="task cosine p", ylabel="test MSE (mean over tasks)", xlim=P_LIMITS, xticks=ps,
            title=title or f"{name}: loss against p")
     ax.set_xticklabels([f"{p:g}" for p in ps])
     ax.set_ylim(0, top)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
+    if legend_below:
+        ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    else:
+        ax.legend(fontsize=8.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
     return fig
 
 
@@ -210,5 +216,5 @@ def plot_gate_mix(weights: Any, *, ax: Any = None, title: str | None = None) -> 
     ax.axhline(1 / e, color="k", lw=0.8, ls=":", label=f"even mix 1/{e}")
     ax.set(xticks=range(1, e + 1), xlabel="expert", ylabel="gate weight (mean, 10–90 %)",
            ylim=(0, max(0.5, float(hi.max()) * 1.15)), title=title or "the one gate's mix")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=9, loc="upper right")
     return fig

@@ -15,6 +15,11 @@ from .._validate import check_ndim, check_nonempty, check_number, invalid
 from .style import ARCH_COLORS, COLLAPSE_COLORS, task_label
 
 
+def expert_numbers(e: int) -> list[str]:
+    """Tick labels of ``e`` experts: ``"1" … "e"``, the numbering of every figure and sentence."""
+    return [str(i + 1) for i in range(e)]
+
+
 def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: str | None = None, *,
                    expert_names: Sequence[str] | None = None, uniform: float | None = None) -> Figure:
     """Mean gate weight per expert, one bar group per task; whiskers: 10th–90th percentile over
@@ -25,7 +30,7 @@ def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: s
         gates: gate weights ``(B, T, E)``; for a one-gate MoE all T rows are the same gate,
             so pass ``gates[:, :1]`` to draw it once.
         task_names: labels of the T rows.
-        expert_names: labels of the E experts (default ``0 .. E-1``).
+        expert_names: labels of the E experts (default ``1 .. E``, as in every figure of the kit).
         uniform: the weight of a uniform gate, drawn as a dotted line (default ``1/E``; pass
             ``1/k`` when each gate only sees ``k`` of the experts, as in CGC).
     """
@@ -47,8 +52,8 @@ def plot_gate_bars(gates: Any, task_names: Sequence[str] | None = None, title: s
                color=colors[i % len(colors)], label=names[i], error_kw={"lw": 0.8})
     level = 1 / e if uniform is None else float(uniform)
     ax.axhline(level, color="k", lw=0.8, ls=":", label="uniform 1/E" if uniform is None else f"uniform {level:.3g}")
-    ax.set(xticks=range(e), xlabel="expert", ylabel="gate weight (mean, 10–90%)" if b > 1 else "gate weight",
-           title=title or "")
+    ax.set(xticks=range(e), xticklabels=expert_numbers(e), xlabel="expert",
+           ylabel="gate weight (mean, 10–90%)" if b > 1 else "gate weight", title=title or "")
     if expert_names is not None:
         ax.set_xticklabels([task_label(n) for n in expert_names], rotation=30 if max(len(str(n)) for n in expert_names) > 3 else 0,
                            ha="right" if max(len(str(n)) for n in expert_names) > 3 else "center", fontsize=9)
@@ -75,7 +80,7 @@ def plot_gate_heatmaps(gates_by_label: dict[str, Any], n_samples: int = 40,
         for k in range(t):
             ax = axes[r, k]
             sns.heatmap(g[:n_samples, k, :], ax=ax, vmin=0, vmax=1, cmap="viridis", cbar=k == t - 1,
-                        xticklabels=True, yticklabels=False)
+                        xticklabels=expert_numbers(g.shape[2]), yticklabels=False)
             extra = f" · JSD {divergences[label]:.3f}" if divergences and label in divergences else ""
             ax.set(title=f"{label} · task {k + 1}" + (extra if k == 0 else ""),
                    xlabel="expert" if r == len(arrays) - 1 else "", ylabel="sample" if k == 0 else "")
@@ -121,7 +126,7 @@ def plot_gate_mean_heatmap(gates: Any, task_names: Sequence[str] | None = None, 
     annot = np.array([[f"{mean[i, k]:.2f}\n±{std[i, k]:.2f}" for k in range(e)] for i in range(t)])
     check_number("vmax", vmax, 0, 1, lo_open=True)
     sns.heatmap(mean, ax=ax, vmin=0, vmax=float(vmax), cmap="viridis", annot=annot, fmt="",
-                annot_kws={"fontsize": fontsize}, xticklabels=range(e), yticklabels=names, cbar=colorbar,
+                annot_kws={"fontsize": fontsize}, xticklabels=expert_numbers(e), yticklabels=names, cbar=colorbar,
                 cbar_kws={"label": "mean gate weight"} if colorbar else None)
     ax.set(xlabel="expert", title=title or "mean gate weight ± std over samples")
     ax.tick_params(axis="y", rotation=0)
@@ -179,10 +184,10 @@ def plot_utilization(gates: Any, title: str | None = None, dead_fraction: float 
         fig = ax.figure
     colors = ["#d62728" if u < dead_fraction / e else "#1f77b4" for u in util]
     ax.bar(range(e), util, color=colors)
-    ax.axhline(1 / e, color="k", lw=0.8, ls=":", label="fair share 1/E")
-    ax.set(xticks=range(e), xlabel="expert", ylabel="share of gate mass", title=title or "expert utilisation",
-           ylim=(0, max(0.3, float(util.max()) * 1.1)))
-    ax.legend(fontsize=7)
+    ax.axhline(1 / e, color="k", lw=0.8, ls=":", label=f"fair share 1/{e}")
+    ax.set(xticks=range(e), xticklabels=expert_numbers(e), xlabel="expert", ylabel="share of gate mass",
+           title=title or "expert utilisation", ylim=(0, max(0.3, float(util.max()) * 1.25)))
+    ax.legend(fontsize=9, loc="upper right")
     return fig
 
 

@@ -25,7 +25,8 @@ P_LIMITS = (-0.07, 1.07)
 
 
 def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: bool = True,
-                  marker_p: float | None = None, ax: Any = None, title: str | None = None) -> Figure:
+                  marker_p: float | None = None, ax: Any = None, title: str | None = None,
+                  legend_below: bool = False) -> Figure:
     """The two relative gaps of MMoE against the task cosine ``p``: stored curve, band, live points.
 
     Lines: each gap on the means over all stored seeds at each ``p``. Bands: where 80% of
@@ -39,6 +40,8 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
         points: live results, each ``{"p": ..., "omoe_gap": ..., "sb_gap": ...}``.
         marker_p: draw a dotted vertical line at this ``p`` (the scrubber's position).
         ax: draw into this axes (default: a new figure).
+        legend_below: put the legend under the axes, where it cannot cover a band or a point
+            (the figure needs room below; default: inside, lower left).
     """
     check_columns("summary", summary, ("omoe_gap", "sb_gap", "omoe_gap_lo", "omoe_gap_hi", "sb_gap_lo", "sb_gap_hi"))
     if ax is None:
@@ -50,7 +53,10 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
         ax.fill_between(ps, summary[f"{col}_lo"], summary[f"{col}_hi"], color=color, alpha=0.15, lw=0)
         pts = [(pt["p"], pt[col]) for pt in points if np.isfinite(pt[col])]
         if pts:
-            ax.plot(*zip(*pts, strict=True), GAP_MARKERS[col], color=color, mec="k", ms=7, zorder=5, clip_on=False)
+            # circles smaller and on top of squares: two gaps at one p stay visible when they coincide
+            one_gate = col == "omoe_gap"
+            ax.plot(*zip(*pts, strict=True), GAP_MARKERS[col], color=color, mec="k", ms=6 if one_gate else 9,
+                    zorder=6 if one_gate else 5, clip_on=False)
         if paper:  # the gaps of the paper's read-off final losses
             from ..study.analysis import relative_gaps
 
@@ -58,7 +64,7 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
                     mec=color, ms=6)
     if points:
         for col, (_, color) in GAP_STYLE.items():
-            ax.plot([], [], GAP_MARKERS[col], color=color, mec="k",
+            ax.plot([], [], GAP_MARKERS[col], color=color, mec="k", ms=6 if col == "omoe_gap" else 9,
                     label="your live runs: " + ("one-gate gap" if col == "omoe_gap" else "shared-bottom gap"))
     if paper:
         ax.plot([], [], "D", mfc="none", mec="k", label="paper, Fig. 4")
@@ -67,7 +73,10 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
     ax.axhline(0, color="k", lw=0.6)
     ax.set(xlabel="task cosine p", ylabel="relative gap to MMoE",
            title=title or "MMoE's lead against p (band: 80% of 8-seed blocks)", xlim=P_LIMITS)
-    ax.legend(fontsize=8, loc="lower left")
+    if legend_below:
+        ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    else:
+        ax.legend(fontsize=8, loc="lower left")
     return fig
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_columns, check_int, invalid
+from ..io import wrap_text
 from ..paper import ARCHITECTURES
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "live_gap_points",
     "describe_gap_draw",
     "agreement_sentences",
+    "worse_than_p1_sentence",
     "spread_sentences",
 ]
 
@@ -326,13 +328,12 @@ def agreement_sentences(summary: pd.DataFrame, paper: pd.DataFrame, ref: float =
 
     Each sentence gives the relative rise of each architecture's loss from ``p = ref`` (ours,
     and the paper's where it has that ``p``) and the one-gate gap with its band, and says
-    whether the paper's gap lies inside that band. Lines are wrapped at 96 characters.
+    whether the paper's gap lies inside that band. Lines are wrapped at 100 characters
+    (:func:`mmoe_lab.io.wrap_text`).
 
     Args:
         summary: :func:`gaps_by_correlation` of a stored study. paper: :func:`paper_fig4_summary`.
     """
-    import textwrap
-
     names = _SHORT_NAMES
     ours, theirs = normalised_losses(summary, ref), normalised_losses(paper, ref)
     out = []
@@ -358,8 +359,30 @@ def agreement_sentences(summary: pd.DataFrame, paper: pd.DataFrame, ref: float =
             text += f", paper {pg:+.2f}, {verdict}."
         else:
             text += "; the paper has no value at this p."
-        out.append(textwrap.fill(text, width=96, subsequent_indent="    "))
+        out.append(wrap_text(text, indent="    "))
     return out
+
+
+def worse_than_p1_sentence(summary: pd.DataFrame, ref: float = 1.0, label: str = "") -> str:
+    """At how many stored ``p`` each architecture's loss is above its own at ``p = ref``: one sentence.
+
+    "Gets worse as ``p`` falls" read on a study: for each architecture, the count of the other
+    stored values of ``p`` where its mean loss is higher than at ``p = ref``, and the range of
+    its rise there (loss ÷ loss at ``ref`` − 1). Wrapped at 100 characters.
+
+    Args:
+        summary: :func:`gaps_by_correlation` of a stored study (architecture columns, indexed by p).
+        label: words put before the sentence (e.g. the study's name).
+    """
+    ours = normalised_losses(summary, ref)
+    others = ours[~np.isclose(np.asarray(ours.index, dtype=float), ref)]
+    n = len(others)
+    parts = [f"{_SHORT_NAMES[a]} at {int((others[a] > 1).sum())} of {n} "
+             f"({others[a].min() - 1:+.0%} to {others[a].max() - 1:+.0%})" for a in others.columns]
+    ps = np.asarray(others.index, dtype=float)
+    head = f"{label}: " if label else ""
+    return wrap_text(f"{head}loss above its own at p = {ref:g}, over p = {ps.min():g} to {ps.max():g}: "
+                     + "; ".join(parts) + ".", indent="    ")
 
 
 def spread_sentences(per_run: pd.DataFrame, preset: str, correlations: Sequence[float],

@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("study: Dask", ("study.dask_executor",)),
     ("study: the package, reading results", ("study.analysis", "study")),
     ("study: command line", ("study.cli",)),
-    ("shown", ("plots", "widgets", "lesson_panels", "claims")),
+    ("shown", ("plots", "progress", "widgets", "lesson_panels", "claims")),
     ("tools and exercises", ("tools", "exercises")),
     ("entry points", ("", "_setup", "__main__")),
 )

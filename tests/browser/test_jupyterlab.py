@@ -226,6 +226,17 @@ def assert_images_not_upscaled(cell: Any, what: str, limit: float = 1.1) -> list
     return [(int(n), float(r)) for n, r in sizes]
 
 
+def assert_images_not_shrunk(cell: Any, what: str, limit: float = 0.95) -> None:
+    """Every panel figure is shown at no less than ``limit`` of the width it asks for (its
+    ``width`` attribute): a figure wider than the notebook gets squeezed, and its legend with it."""
+    sizes = cell.evaluate(
+        """(c) => [...(c.querySelector('.jp-Cell-outputWrapper') || c).querySelectorAll('img[width]')]
+            .map(e => [parseFloat(e.getAttribute('width')), e.getBoundingClientRect().width])"""
+    )
+    for wanted, shown in sizes:
+        assert shown >= limit * wanted, f"{what}: a figure asks for {wanted:.0f} px and is squeezed to {shown:.0f} px"
+
+
 def wait_images(locator: Any) -> None:
     """Wait until every image inside ``locator`` has loaded (before a screenshot)."""
     locator.locator("img").evaluate_all(
@@ -427,7 +438,7 @@ ANSWER_TIMEOUT_S = 10.0  # from clicking Train to the panel's first answer (bar 
 P_SLIDER = re.compile(r"^p$")  # the lesson panels' p slider (not the comparison panel's "stored p")
 STEP_LABEL = re.compile(r"step [\d,]+/[\d,]+")  # "… · step 1,200/24,000 · 14 s elapsed"
 ELAPSED_LABEL = re.compile(r"step [\d,]+/[\d,]+ · \d+ s elapsed")
-DONE_LABEL = re.compile(r"^done(: [\d,]+ steps)? in \d+ s$")
+DONE_LABEL = re.compile(r"^done: [\d,]+ steps in \d+ s$")
 
 
 # ------------------------------------------------------------------ a checked exercise ---
@@ -644,13 +655,15 @@ def drive_lesson_panel(page: Any, artifacts: Path, stem: str, cell_text: str) ->
     assert start_view[1], f"{stem}: the panel shows no figure before training"
     wait_images(outputs)
     assert_images_not_upscaled(cell, f"{stem} before Train")
+    assert_images_not_shrunk(cell, f"{stem} before Train")
     shot(page, artifacts, f"{stem}-before", outputs)
     start = slider.locator(".widget-readout").inner_text()
     right = nudge_slider(page, slider, "ArrowRight")
     moved = wait_panel_change(cell, start_view, f"ArrowRight ({start} -> {right})")
     p = float(right)
     assert f"p = {p:g}" in moved[0] and "Train" in moved[0], f"{stem}: moving p should announce Train: {moved[0]!r}"
-    assert moved[1] == start_view[1], f"{stem}: moving p alone must not retrain (the figure changed)"
+    idle = progress_row(cell)["label"] or ""
+    assert idle.startswith("press Train"), f"{stem}: moving p alone must not train (progress row: {idle!r})"
     watched = press_train(page, cell, artifacts, stem)
     after = (
         wait_panel_change(cell, moved, "Train", timeout_s=UPDATE_TIMEOUT_S)
@@ -660,6 +673,7 @@ def drive_lesson_panel(page: Any, artifacts: Path, stem: str, cell_text: str) ->
     assert after[1] != moved[1], f"{stem}: Train did not redraw the figure"
     wait_images(outputs)
     scales = assert_images_not_upscaled(cell, f"{stem} after Train")
+    assert_images_not_shrunk(cell, f"{stem} after Train")
     shot(page, artifacts, f"{stem}-after-train", outputs)
     return {"cell": cell, "p": p, "start": start_view, "moved": moved, "after": after, "scales": scales, **watched}
 
@@ -794,6 +808,7 @@ def test_06_gate_collapse_panel(lab_server: Any, page: Any, artifacts_dir: Path)
     assert "polarisation" in view[0], view[0]
     wait_images(outputs)
     scales = assert_images_not_upscaled(cell, "06 collapse panel after Train")
+    assert_images_not_shrunk(cell, "06 collapse panel after Train")
     shot(page, artifacts_dir, "06-collapse-panel-after-train", outputs)
     assert_clean_run(page, "06_gate_collapse (after Train)")
     print(f"06 collapse panel after Train at strength {left}: {view[0]!r}; images: {scales}")
