@@ -198,3 +198,26 @@ def test_wrap_text_keeps_each_lines_indent_and_what_belongs_together() -> None:
 def test_wrap_text_rejects_bad_arguments(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         wrap_text(**kwargs)
+
+
+#: The widest figure a notebook may commit, in PNG pixels: its output area is about 968 CSS px wide
+#: in a 1,400 × 900 JupyterLab window, and figures are stored at 2× (shown at half their pixels).
+MAX_FIGURE_PX = 1936
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem[:2])
+def test_every_figure_fits_the_notebook_width(path: Path) -> None:
+    """A wider figure is squeezed to the output area, its labels and legend shrinking with it."""
+    import base64
+    import struct
+
+    nb = json.loads(path.read_text())
+    wide = []
+    for i, cell in enumerate(nb["cells"]):
+        for out in cell.get("outputs", []):
+            png = out.get("data", {}).get("image/png")
+            if png:
+                width = struct.unpack(">I", base64.b64decode(png)[16:20])[0]
+                if width > MAX_FIGURE_PX:
+                    wide.append((i, width))
+    assert not wide, f"{path.name}: figures wider than {MAX_FIGURE_PX} px (cell, px): {wide}"

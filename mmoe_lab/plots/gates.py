@@ -196,7 +196,7 @@ def plot_gate_diagnostics(result: dict[str, Any], title: str | None = None) -> F
     gate heatmap (with its colour bar) and expert utilisation on top, entropy and polarisation
     curves below. ``result`` is a :func:`mmoe_lab.collapse.run_scenario` output (keys ``gates``,
     ``task_names``, ``history``)."""
-    fig, axes = plt.subplots(2, 2, figsize=(10.0, 6.2), gridspec_kw={"width_ratios": [1.6, 1.0]},
+    fig, axes = plt.subplots(2, 2, figsize=(9.3, 6.0), gridspec_kw={"width_ratios": [1.6, 1.0]},
                              layout="constrained")
     plot_gate_mean_heatmap(result["gates"], result["task_names"], ax=axes[0, 0], title="mean gate weight ± std",
                            colorbar=True)

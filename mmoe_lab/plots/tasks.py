@@ -69,7 +69,8 @@ def plot_label_scatter(y: Any, ax: Any = None, title: str | None = None, max_poi
 def plot_label_scatter_grid(labels: dict[float, Any]) -> Figure:
     """One :func:`plot_label_scatter` panel per task correlation ``{p: Y (n, 2)}``, side by side."""
     check_nonempty("labels", labels, "a dict mapping at least one p to a label array")
-    fig, axes = plt.subplots(1, len(labels), figsize=(2.9 * len(labels), 3.1), sharex=True, sharey=True)
+    # at most 9.4 in wide: the width of a notebook's output area in a 1,400-px window
+    fig, axes = plt.subplots(1, len(labels), figsize=(min(2.9 * len(labels), 9.4), 3.0), sharex=True, sharey=True)
     for ax, (p, y) in zip(np.atleast_1d(axes), labels.items(), strict=True):
         plot_label_scatter(y, ax=ax, title=f"p = {p:g}")
         ax.label_outer()
