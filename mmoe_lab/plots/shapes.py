@@ -81,7 +81,7 @@ def plot_comparison_view(summary: Any, runs: Any, p: float, *, points: Sequence[
         reference: ``{arch: mean loss}`` at ``reference_p`` (e.g. :func:`mmoe_lab.study.stored_means_at`).
         source: what ``runs`` are, for the title (``"stored study"``, ``"your run"``).
     """
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9.6, 4.4), gridspec_kw={"width_ratios": [1, 1.35]},
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9.2, 4.4), gridspec_kw={"width_ratios": [1, 1.35]},
                                    layout="constrained")
     n = int(runs["seed"].nunique())
     plot_model_comparison(runs, ax=ax0, title=f"p = {p:g}: test MSE ({source}, {n} seeds)")
@@ -92,6 +92,10 @@ def plot_comparison_view(summary: Any, runs: Any, p: float, *, points: Sequence[
                 ax0.hlines(reference[arch], i - 0.38, i + 0.38, colors="k", lw=2.2, zorder=6,
                            label=f"stored mean, p = {reference_p:g}" if i == 0 else None)
         ax0.legend(fontsize=8, loc="upper right")
+    # two lines per name ("shared-/bottom", "one-gate/MoE"), so that neighbouring names never touch
+    names = [t.get_text() for t in ax0.get_xticklabels()]
+    ax0.set_xticks(ax0.get_xticks(), [n.replace("-", "-\n", 1) if n.count(" ") == 0 else n.replace(" ", "\n", 1)
+                                      for n in names])
     ax0.tick_params(axis="x", labelsize=9)
     plot_gap_vs_p(summary, points, marker_p=p, ax=ax1, legend_below=True)
     return fig

@@ -20,6 +20,7 @@ Screenshots go to ``tests/browser/artifacts/``. Run: ``make test`` (or
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import time
@@ -565,8 +566,11 @@ def test_01_exercise_in_the_editor(lab_server: Any, page: Any, artifacts_dir: Pa
     shot_cells(page, artifacts_dir, "01-exercise-mistake", answer, check)
     namespace: dict[str, Any] = {}
     exec(WRONG_SPEARMAN, namespace)  # the same answer, checked here: the page must show its message
-    expected = str(ex.check(namespace[EXERCISE]))
-    assert WRONG_SPEARMAN_MISTAKE in expected, f"the check no longer names this mistake: {expected!r}"
+    result = ex.check(namespace[EXERCISE])
+    assert WRONG_SPEARMAN_MISTAKE in str(result), f"the check no longer names this mistake: {result}"
+    # the page shows the result's HTML: *emphasis* in italics and `code` as code, without the marks
+    expected = html.unescape(re.sub(r"<[^>]+>", "", result._repr_html_()))
+    assert "*" not in expected, f"an emphasis mark is shown literally: {expected!r}"
     assert out == [expected], f"the page shows {out!r}, expected {expected!r}"
     problems = page_problems(page)
     assert not problems["errors"], problems["errors"]
