@@ -32,7 +32,8 @@ def test_task_label_keeps_display_names_and_shifts_code_names():
     assert plots.task_label("task1") == "task 2"
     assert plots.task_label("task 1") == "task 1"  # already a display name: not shifted again
     assert plots.task_label("task 2") == "task 2"
-    assert plots.task_label("task0_3") == "task 1 · 3"
+    assert plots.task_label("task0_3") == "task 1 · 4"  # experts are numbered from 1 too
+    assert plots.task_label("shared_0") == "shared · 1"
     assert plots.task_label("watched") == "watched"
 
 

@@ -45,8 +45,8 @@ def task_label(name: Any) -> str:
     """How a figure names a task: the kit numbers tasks from 1, as the paper does.
 
     Code names of the form ``task_0`` / ``task0`` become ``"task 1"``; a task-specific expert
-    ``task0_1`` becomes ``"task 1 · 1"`` and a shared one ``shared_1`` ``"shared · 1"`` (experts
-    keep their 0-based index). Display names are returned as they are: ``"task 1"`` (already
+    ``task0_1`` becomes ``"task 1 · 2"`` and a shared one ``shared_1`` ``"shared · 2"`` (experts
+    are numbered from 1 too, as in every figure). Display names are returned as they are: ``"task 1"`` (already
     numbered from 1, with a space) and named tasks (``"watched"``, ``"ctr"``).
     """
     text = str(name)
@@ -55,10 +55,10 @@ def task_label(name: Any) -> str:
         return f"task {int(m.group(1)) + 1}"
     m = re.fullmatch(r"task_?(\d+)_(\d+)", text)
     if m:
-        return f"task {int(m.group(1)) + 1} · {m.group(2)}"
+        return f"task {int(m.group(1)) + 1} · {int(m.group(2)) + 1}"
     m = re.fullmatch(r"shared_(\d+)", text)  # a shared expert, named like the task-specific ones
     if m:
-        return f"shared · {m.group(1)}"
+        return f"shared · {int(m.group(1)) + 1}"
     return text
 
 
