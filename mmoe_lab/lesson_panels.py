@@ -28,6 +28,7 @@ import pandas as pd
 
 from . import plots
 from ._validate import check_choice, check_columns, check_int, check_ndim, invalid
+from .io import wrap_text
 from .paper import ARCHITECTURES, FIG4
 from .progress import TrainProgress
 from .widgets import Panel
@@ -117,8 +118,6 @@ def describe_rise(band: pd.DataFrame, arch: str, p_from: float = 1.0, p_to: floa
     """One sentence: how much the stored mean loss rises from ``p_from`` to ``p_to``, relative
     to ``p_from``, beside the same ratio of the paper's Fig. 4 where it has both values (wrapped
     at 100 characters, :func:`mmoe_lab.io.wrap_text`)."""
-    from .io import wrap_text
-
     check_choice("arch", arch, sorted(plots.ARCH_LABELS))
     check_columns("band", band, ["mean", "lo", "hi", "seeds"])
     a, _, _, _ = _at(band, p_from)
@@ -140,8 +139,6 @@ def describe_draw(band: pd.DataFrame, p: float, value: float, arch: str, seeds: 
             is read linearly). value: the live run's mean loss. arch: its architecture.
         seeds: how many seeds the live mean is over (default: the band's block size).
     """
-    from .io import wrap_text
-
     check_choice("arch", arch, sorted(plots.ARCH_LABELS))
     check_columns("band", band, ["mean", "lo", "hi", "seeds"])
     mean, lo, hi, stored = _at(band, float(p))
@@ -160,8 +157,6 @@ def describe_gate(gates: Any) -> str:
     per expert, the normalised entropy, and whether every task receives the same mix (wrapped at
     100 characters)."""
     from .diagnostics import normalized_entropy
-    from .io import wrap_text
-
     g = check_ndim("gates", gates, 3, "(batch, tasks, experts)", dtype=float)
     mean = g[:, 0].mean(axis=0)
     e = g.shape[2]
@@ -176,8 +171,6 @@ def describe_block_rise(stored_runs: pd.DataFrame, arch: str, p_from: float = 1.
                         block: int = 8) -> str:
     """One sentence: on how many stored blocks of ``block`` seeds the mean loss is higher at
     ``p_to`` than at ``p_from`` (the same seeds at both ``p``; wrapped at 100 characters)."""
-    from .io import wrap_text
-
     check_choice("arch", arch, sorted(stored_runs.columns))
     block = check_int("block", block, 1)
     wide = stored_runs[arch].unstack("correlation")[[p_from, p_to]].dropna()

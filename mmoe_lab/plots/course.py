@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from .._validate import check_choice, check_columns, check_ndim, check_nonempty, invalid
-from .style import ARCH_COLORS, ARCH_LABELS
+from .style import ARCH_COLORS, ARCH_LABELS, put_legend_below
 
 __all__ = ["ARCH_MARKERS", "plot_loss_band_vs_p", "plot_epoch_losses", "plot_moe_diagram", "plot_gate_mix"]
 
@@ -88,7 +88,7 @@ def plot_loss_band_vs_p(band: Any, points: Sequence[dict[str, Any]] = (), arch: 
     ax.set_xticklabels([f"{p:g}" for p in ps])
     ax.set_ylim(0, top)
     if legend_below:
-        ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+        put_legend_below(ax)
     else:
         ax.legend(fontsize=8.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
     return fig

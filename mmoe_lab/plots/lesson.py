@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from .._validate import check_columns, invalid
 from ..paper import ARCHITECTURES, FIG4
-from .style import ARCH_COLORS, ARCH_LABELS
+from .style import ARCH_COLORS, ARCH_LABELS, put_legend_below
 
 GAP_STYLE: dict[str, tuple[str, str]] = {
     "omoe_gap": ("(OMoE − MMoE) / OMoE: what a gate per task buys", ARCH_COLORS["omoe"]),
@@ -74,7 +74,7 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
     ax.set(xlabel="task cosine p", ylabel="relative gap to MMoE",
            title=title or "MMoE's lead against p (band: 80% of 8-seed blocks)", xlim=P_LIMITS)
     if legend_below:
-        ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+        put_legend_below(ax)
     else:
         ax.legend(fontsize=8, loc="lower left")
     return fig

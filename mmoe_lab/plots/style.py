@@ -95,3 +95,9 @@ COLLAPSE_COLORS: dict[str, Any] = dict(zip(("healthy", "gate_init", "heavy_tail"
 #: together in notebook 06, are far apart from each other and from high_lr and heavy_tail).
 REMEDY_COLORS: dict[str, Any] = dict(zip(("temperature", "log_transform", "gate_dropout", "balance_loss", "loss_weight"),
                                          [sns.color_palette("colorblind")[i] for i in (3, 9, 5, 7, 8)], strict=True))
+
+
+def put_legend_below(ax: Any) -> None:
+    """Put ``ax``'s legend under the axes, in two columns, where it cannot cover a band or a point
+    (the figure needs room below, e.g. ``layout="constrained"``)."""
+    ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
