@@ -16,7 +16,7 @@ help:
 	@echo "make test       lint, types, claims, unit tests (JAX; TensorFlow: fast and backend tests), strict nbval on JAX, TensorFlow and an AVX2 cap, exercise solutions, browser test"
 	@echo "make bench      JAX and TensorFlow side by side: fused layer vs loop, ms/step, replicated runs/min (ratios printed)"
 	@echo "make reproduce  regenerate the precomputed experiments in data/"
-	@echo "make timings    run every notebook in a fresh kernel and record its runtime (data/timings.csv)"
+	@echo "make timings    run every notebook in a fresh kernel and record its runtime (data/timings.csv), then time one press of 04's Train on all cores and on one (data/press_timings.csv)"
 	@echo "make claims     re-evaluate every notebook claim on its stored evidence (data/claims/) against its stated rate"
 	@echo "make lint       ruff on the package, the tests and the notebooks; make typecheck: mypy on the package"
 
@@ -130,9 +130,11 @@ bench: $(STAMP)
 reproduce: $(STAMP)
 	$(BIN)/python -m mmoe_lab reproduce
 
-# mmoe_lab.tools.timings: every notebook in a fresh kernel: wall and CPU seconds and load average -> data/timings.csv
+# mmoe_lab.tools.timings: every notebook in a fresh kernel: wall and CPU seconds and load average -> data/timings.csv;
+# then one press of 04's Train on all cores and on one core -> data/press_timings.csv
 timings: $(STAMP)
 	$(BIN)/python -m mmoe_lab timings
+	$(BIN)/python -m mmoe_lab timings --press
 
 # ruff on the package, the tests and the notebooks (settings: pyproject.toml)
 lint: $(STAMP)

@@ -261,3 +261,23 @@ def test_worse_than_p1_sentence_counts_the_values_of_p_above_p1():
     assert "SB at 1 of 2 (-10% to +20%)" in flat and "one-gate at 2 of 2 (+20% to +50%)" in flat
     assert "MMoE at 0 of 2 (+0% to +0%)" in flat
     assert all(len(line) <= 100 for line in text.splitlines())
+
+
+def test_paired_across_p_keeps_only_the_seeds_stored_at_every_p():
+    from mmoe_lab import study
+
+    per_run, _ = _summary()
+    # a study grown in rounds: seeds 16-19 only at p = 0.5, seed 3 lost its MMoE run at p = 0
+    extra = pd.DataFrame({"shared_bottom": 1.0, "omoe": 1.0, "mmoe": 1.0},
+                         index=pd.MultiIndex.from_product([[0.5], range(16, 20)], names=["correlation", "seed"]))
+    grown = pd.concat([per_run, extra])
+    grown.loc[(0.0, 3), "mmoe"] = np.nan
+    paired = study.paired_across_p(grown)
+    seeds = paired.groupby(level="correlation").apply(lambda g: sorted(g.index.get_level_values("seed")))
+    expected = [s for s in range(16) if s != 3]
+    assert list(seeds) == [expected] * 3
+    pd.testing.assert_frame_equal(paired.loc[(1.0, 5)].to_frame(), per_run.loc[(1.0, 5)].to_frame())
+    # with every seed everywhere, nothing is dropped
+    pd.testing.assert_frame_equal(study.paired_across_p(per_run), per_run)
+    with pytest.raises(ValueError, match="`per_run` should be a table with the columns"):
+        study.paired_across_p(per_run.drop(columns="omoe"))

@@ -36,3 +36,18 @@ def test_times_a_notebook_without_touching_it(tmp_path):
 def test_rejects_a_path_that_is_not_a_notebook(tmp_path):
     with pytest.raises(ValueError, match="ipynb"):
         timings.time_notebook(tmp_path / "missing.ipynb")
+
+
+@pytest.mark.slow
+def test_times_one_press_pinned_to_one_core():
+    row = timings.time_press(1, 0.5, epochs=1, n_test=200, seeds=[0, 1])
+    assert row["cores"] == 1 and row["p"] == 0.5 and row["wall_s"] > 0
+    assert {"load_before", "load_after", "backend"} <= set(row)
+
+
+def test_press_rejects_more_cores_than_the_process_may_use():
+    import os
+
+    n = len(os.sched_getaffinity(0))
+    with pytest.raises(ValueError, match=f"`cores` should be at most the {n} CPUs"):
+        timings.time_press(n + 1)

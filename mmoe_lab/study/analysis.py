@@ -9,7 +9,8 @@ notebooks' plots and claims (:mod:`mmoe_lab.plots`, :mod:`mmoe_lab.widgets`,
 * per cell: :func:`ordering_counts` (in how many seeds the paper's ordering holds),
   :func:`mean_curves`, :func:`paper_comparison` (beside the paper's Fig. 4);
 * MMoE's lead: :func:`relative_gaps`, :func:`gaps_by_correlation` (per ``p``, with the spread
-  of small seed blocks), :func:`seed_set_means` (does a claim hold on other seed sets?).
+  of small seed blocks), :func:`paired_across_p` (the same seeds at every ``p``),
+  :func:`seed_set_means` (does a claim hold on other seed sets?).
 
 Nothing here trains or writes; it imports no Keras.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "paper_comparison",
     "relative_gaps",
     "gaps_by_correlation",
+    "paired_across_p",
     "normalised_losses",
     "relative_rise",
     "paper_fig4_summary",
@@ -199,6 +201,29 @@ def gaps_by_correlation(per_run: pd.DataFrame, block: int = 8, band: tuple[float
                      "sb_gap_lo": bg["sb_gap"].quantile(band[0]), "sb_gap_hi": bg["sb_gap"].quantile(band[1]),
                      "seeds": len(g), "blocks": len(blocks)})
     return pd.DataFrame(rows).set_index("correlation")
+
+
+def paired_across_p(per_run: pd.DataFrame) -> pd.DataFrame:
+    """The runs of the seeds that have every architecture at every ``p`` of ``per_run``.
+
+    A study that grows in rounds of seeds can hold more seeds at one ``p`` than at another.
+    Curves over ``p`` (normalised to ``p = 1``, or gaps) then mix seed sets; keeping only the
+    seeds stored everywhere makes every point compare the same seeds.
+
+    Args:
+        per_run: one row per run, indexed by ``(correlation, seed)`` (extra index levels are
+            kept), columns ``shared_bottom``, ``omoe``, ``mmoe``, as :func:`run_table` gives for
+            one preset and training size.
+
+    Returns:
+        the rows of ``per_run`` whose seed has all three losses at every ``correlation``.
+    """
+    check_columns("per_run", per_run, ARCHITECTURES)
+    complete = per_run.dropna(subset=list(ARCHITECTURES))
+    levels = complete.index.to_frame(index=False)
+    n_p = levels["correlation"].nunique()
+    seeds_everywhere = levels.groupby("seed")["correlation"].nunique().loc[lambda n: n == n_p].index
+    return complete[complete.index.get_level_values("seed").isin(seeds_everywhere)]
 
 
 

@@ -5,24 +5,32 @@ not modified) and writes one row per notebook: wall seconds from the first cell 
 the kernel process's CPU seconds (user + system, all threads), the 1-minute load average before
 and after, whether it ran without an error, and the Keras backend. The README quotes the table
 measured on 2 idle cores; the load columns say whether the machine was idle.
+
+``--press`` times what a learner waits for after pressing 04's **Train** instead: one live
+comparison at one ``p`` (:func:`mmoe_lab.experiments.compare_over_seeds` with its defaults, as
+the comparison panel calls it, compiling included), in a fresh process on all cores and again
+pinned to one core (a stand-in for a slower machine), and writes ``data/press_timings.csv``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from .._validate import invalid
+from .._validate import check_int, invalid
 from ..io import atomic_write_text, data_dir
 
-__all__ = ["time_notebook", "time_notebooks", "main"]
+__all__ = ["time_notebook", "time_notebooks", "time_press", "main"]
 
 
 def _children_cpu() -> float:
@@ -79,13 +87,68 @@ def time_notebooks(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+_PRESS = """
+import json, os, sys, time
+cores = int(sys.argv[1])
+os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
+import mmoe_lab
+mmoe_lab.setup_notebook(style=False)
+from mmoe_lab.experiments import compare_over_seeds
+t0 = time.perf_counter()
+out = compare_over_seeds(correlations=(float(sys.argv[2]),), **json.loads(sys.argv[3]))
+print(json.dumps({"wall_s": round(time.perf_counter() - t0, 2), "runs": len(out["runs"])}))
+"""
+
+
+def time_press(cores: int, p: float = 0.5, **compare_kwargs: Any) -> dict[str, object]:
+    """One press of 04's Train (three architectures × 8 seeds at ``p``), timed in a fresh process.
+
+    The process is pinned to its first ``cores`` CPUs and set up as a notebook kernel
+    (:func:`mmoe_lab.setup_notebook`) before the call; the time runs from the call to its result
+    (compiling included, imports not: the notebook has loaded them already).
+
+    Args:
+        cores: CPUs the process may use (1 stands in for a slower machine).
+        p: the task cosine of the press.
+        compare_kwargs: further arguments of ``compare_over_seeds`` (JSON values; e.g. a short
+            ``epochs`` in tests). None: the panel's defaults.
+
+    Returns:
+        dict with ``cores``, ``p``, ``wall_s``, ``load_before``, ``load_after`` and ``backend``.
+    """
+    cores = check_int("cores", cores)
+    allowed = len(os.sched_getaffinity(0))
+    if cores > allowed:
+        raise invalid("cores", f"at most the {allowed} CPUs this process may use", cores)
+    load_before = os.getloadavg()[0]
+    done = subprocess.run([sys.executable, "-c", _PRESS, str(cores), str(p), json.dumps(compare_kwargs)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the timed press failed: {done.stderr.strip().splitlines()[-1:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"cores": cores, "p": p, "wall_s": result["wall_s"], "load_before": round(load_before, 2),
+            "load_after": round(os.getloadavg()[0], 2), "backend": os.environ.get("KERAS_BACKEND", "jax")}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m mmoe_lab timings [NOTEBOOK ...] [--out CSV]``; 1 if a notebook failed."""
     ap = argparse.ArgumentParser(prog="python -m mmoe_lab timings",
                                  description="Execute every notebook in a fresh kernel and record its runtime.")
     ap.add_argument("notebooks", nargs="*", help="notebooks to time (default: notebooks/*.ipynb)")
-    ap.add_argument("--out", help="CSV to write (default: data/timings.csv)")
+    ap.add_argument("--out", help="CSV to write (default: data/timings.csv, with --press data/press_timings.csv)")
+    ap.add_argument("--press", action="store_true",
+                    help="time one press of 04's Train on all cores and on one core instead")
     args = ap.parse_args(list(argv) if argv is not None else None)
+    if args.press:
+        rows = []
+        for cores in sorted({len(os.sched_getaffinity(0)), 1}, reverse=True):
+            rows.append(time_press(cores))
+            print(f"one Train press on {cores} core(s): {rows[-1]['wall_s']:.1f} s "
+                  f"(load {rows[-1]['load_before']:.2f})", flush=True)
+        out = args.out or data_dir() / "press_timings.csv"
+        atomic_write_text(out, pd.DataFrame(rows).to_csv(index=False))
+        print(f"wrote {out}")
+        return 0
     args.out = args.out or data_dir() / "timings.csv"
     paths = args.notebooks or sorted(str(p) for p in (data_dir().parent / "notebooks").glob("[0-9]*.ipynb"))
     if not paths:
