@@ -140,6 +140,10 @@ def test_loss_vs_p_normalised_shares_no_axis_with_absolute_paper_values():
     fig = plots.plot_loss_vs_p(summary)
     assert len(fig.axes) == 2  # the paper's absolute losses on a twin axis
     assert "paper" in fig.axes[1].get_ylabel()
+    fig = plots.plot_loss_vs_p(summary, normalise=True, legend_loc="center left")
+    fig.canvas.draw()
+    box = fig.axes[0].get_legend().get_window_extent().transformed(fig.axes[0].transAxes.inverted())
+    assert box.x0 < 0.1 and abs((box.y0 + box.y1) / 2 - 0.5) < 0.05
     fig = plots.plot_relative_rise(summary, p=0.5)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "+25 %" in texts  # the paper's shared-bottom

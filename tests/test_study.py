@@ -130,7 +130,8 @@ def test_units_side_by_side_give_the_numbers_of_one_after_another(tmp_path, monk
     grid = dict(presets=["teaching"], correlations=[0.5, 1.0], runs=2, chunk=2, budget=budget)
     together = run_study(Study.create(tmp_path / "together", **grid), progress=False, command=["test"])
     prov = json.loads((tmp_path / "together" / "provenance.json").read_text())
-    threads = min(6, os.cpu_count() or 1) if backend.concurrent_training() else 1  # 6 units
+    # as run_study counts them: the CPUs this process may use (taskset narrows them), at most 6 units
+    threads = min(6, len(os.sched_getaffinity(0))) if backend.concurrent_training() else 1
     assert prov["sessions"][-1]["executor"] == {"name": "local", "threads": threads}
     monkeypatch.setattr(backend, "concurrent_training", lambda: False)
     apart = run_study(Study.create(tmp_path / "apart", **grid), progress=False, command=["test"])

@@ -81,7 +81,7 @@ def plot_gap_vs_p(summary: Any, points: Sequence[dict[str, float]] = (), paper: 
 
 
 def plot_loss_vs_p(summary: Any, paper: bool = True, ax: Any = None, title: str | None = None,
-                   normalise: bool = False) -> Figure:
+                   normalise: bool = False, legend_loc: str = "upper right") -> Figure:
     """Fig. 4 as one picture: each architecture's mean final test MSE against ``p``.
 
     The paper's losses live on another label scale than the kit's, so they never share the kit's
@@ -96,6 +96,7 @@ def plot_loss_vs_p(summary: Any, paper: bool = True, ax: Any = None, title: str 
             diamonds, dashed).
         ax: draw into this axes (default: a new figure).
         normalise: divide every curve by its value at ``p = 1`` (``summary`` needs that row).
+        legend_loc: where the legend goes (a matplotlib ``loc``; pick a corner the curves leave free).
     """
     from ..study.analysis import normalised_losses, paper_fig4_summary
 
@@ -124,7 +125,7 @@ def plot_loss_vs_p(summary: Any, paper: bool = True, ax: Any = None, title: str 
     ax.set(xlabel="task cosine p", ylabel=ylabel, title=title or "loss against p", xlim=P_LIMITS)
     if normalise:
         ax.axhline(1.0, color="k", lw=0.6)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc=legend_loc)
     return fig
 
 
