@@ -87,24 +87,23 @@ def time_notebooks(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-_PRESS = """
-import json, os, sys, time
-cores = int(sys.argv[1])
-os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
-import mmoe_lab
-mmoe_lab.setup_notebook(style=False)
-from mmoe_lab.experiments import compare_over_seeds
-t0 = time.perf_counter()
-out = compare_over_seeds(correlations=(float(sys.argv[2]),), **json.loads(sys.argv[3]))
-print(json.dumps({"wall_s": round(time.perf_counter() - t0, 2), "runs": len(out["runs"])}))
-"""
+def _press_worker(cores: int, p: float, compare_kwargs: dict[str, Any]) -> dict[str, object]:
+    """The timed press itself, in the fresh process of :func:`time_press` (``--press-worker``)."""
+    os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))  # before Keras loads
+    from ..backend import name, prepare
+    from ..experiments import compare_over_seeds
+
+    prepare(0, deterministic=True)  # what a notebook's first cell does (setup_notebook), minus the plot style
+    t0 = time.perf_counter()
+    compare_over_seeds(correlations=(p,), **compare_kwargs)
+    return {"wall_s": round(time.perf_counter() - t0, 2), "backend": name()}
 
 
 def time_press(cores: int, p: float = 0.5, **compare_kwargs: Any) -> dict[str, object]:
     """One press of 04's Train (three architectures × 8 seeds at ``p``), timed in a fresh process.
 
-    The process is pinned to its first ``cores`` CPUs and set up as a notebook kernel
-    (:func:`mmoe_lab.setup_notebook`) before the call; the time runs from the call to its result
+    The process is pinned to its first ``cores`` CPUs and its backend prepared as in a notebook
+    kernel (:func:`mmoe_lab.setup_notebook`) before the call; the time runs from the call to its result
     (compiling included, imports not: the notebook has loaded them already).
 
     Args:
@@ -121,13 +120,13 @@ def time_press(cores: int, p: float = 0.5, **compare_kwargs: Any) -> dict[str, o
     if cores > allowed:
         raise invalid("cores", f"at most the {allowed} CPUs this process may use", cores)
     load_before = os.getloadavg()[0]
-    done = subprocess.run([sys.executable, "-c", _PRESS, str(cores), str(p), json.dumps(compare_kwargs)],
-                          capture_output=True, text=True)
+    cmd = [sys.executable, "-m", "mmoe_lab.tools.timings", "--press-worker", json.dumps([cores, p, compare_kwargs])]
+    done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"the timed press failed: {done.stderr.strip().splitlines()[-1:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return {"cores": cores, "p": p, "wall_s": result["wall_s"], "load_before": round(load_before, 2),
-            "load_after": round(os.getloadavg()[0], 2), "backend": os.environ.get("KERAS_BACKEND", "jax")}
+            "load_after": round(os.getloadavg()[0], 2), "backend": result["backend"]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,7 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", help="CSV to write (default: data/timings.csv, with --press data/press_timings.csv)")
     ap.add_argument("--press", action="store_true",
                     help="time one press of 04's Train on all cores and on one core instead")
+    ap.add_argument("--press-worker", help=argparse.SUPPRESS)  # [cores, p, compare_kwargs] as JSON
     args = ap.parse_args(list(argv) if argv is not None else None)
+    if args.press_worker:
+        print(json.dumps(_press_worker(*json.loads(args.press_worker))))
+        return 0
     if args.press:
         rows = []
         for cores in sorted({len(os.sched_getaffinity(0)), 1}, reverse=True):
